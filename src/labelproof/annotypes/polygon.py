@@ -37,8 +37,9 @@ def _ring(value: Any, field: str, image: ImageSize | None, budget: int) -> NDArr
     if image is not None:
         c.inside_image(pts, image, field)
     ring = dedupe_ring(pts)
-    if ring.shape[0] < 3:
-        c.fail(field, f"needs at least 3 distinct points, got {ring.shape[0]}")
+    distinct = ring.shape[0] if ring.shape[0] < 3 else np.unique(ring, axis=0).shape[0]
+    if distinct < 3:
+        c.fail(field, f"needs at least 3 distinct points, got {distinct}")
     d = ring[1:] - ring[0]
     cross = d[:, 0] * d[0, 1] - d[:, 1] * d[0, 0]
     if not cross.any():

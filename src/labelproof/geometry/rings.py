@@ -68,10 +68,13 @@ def dedupe_ring(ring: ArrayLike) -> FloatArray:
     arr = _as_ring(ring)
     if arr.shape[0] == 0:
         return arr
-    keep = np.any(arr != np.roll(arr, 1, axis=0), axis=1)
-    if not keep.any():  # every vertex equal: keep one
-        return arr[:1].copy()
-    return arr[keep]
+    keep = np.ones(arr.shape[0], dtype=bool)
+    keep[1:] = np.any(arr[1:] != arr[:-1], axis=1)
+    out = arr[keep]
+    end = out.shape[0]
+    while end > 1 and np.array_equal(out[end - 1], out[0]):  # closing vertex(es)
+        end -= 1
+    return out[:end].copy()
 
 
 def orient_ring(ring: ArrayLike, *, positive: bool = True) -> FloatArray:
