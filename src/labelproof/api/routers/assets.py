@@ -1,0 +1,102 @@
+"""Assets (image uploads and downloads) and tasks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, File, Query, Response, UploadFile
+
+from labelproof.api.deps import CurrentActor, RuntimeDep, SessionDep
+from labelproof.api.models import AssetOut, Page, TaskOut, TasksIn
+from labelproof.services import assets
+
+router = APIRouter(prefix="/api", tags=["assets"])
+
+
+@router.post("/projects/{project_id}/assets", status_code=201)
+def upload_asset(
+    project_id: int,
+    db: SessionDep,
+    rt: RuntimeDep,
+    actor: CurrentActor,
+    file: UploadFile = File(...),
+) -> AssetOut:
+    """Upload one image (PNG, JPEG, TIFF, WebP, BMP), checked as a hostile file."""
+    asset = assets.upload_asset(
+        db, rt, actor, project_id=project_id, filename=file.filename, stream=file.file
+    )
+    return AssetOut.model_validate(asset)
+
+
+@router.get("/projects/{project_id}/assets")
+def list_assets(
+    project_id: int,
+    db: SessionDep,
+    actor: CurrentActor,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+) -> Page[AssetOut]:
+    """A page of a project's assets."""
+    rows, total = assets.list_assets(db, actor, project_id=project_id, offset=offset, limit=limit)
+    return Page[AssetOut](
+        items=[AssetOut.model_validate(a) for a in rows], total=total, offset=offset, limit=limit
+    )
+
+
+@router.get("/projects/{project_id}/assets/{asset_id}")
+def get_asset(project_id: int, asset_id: int, db: SessionDep, actor: CurrentActor) -> AssetOut:
+    """An asset's metadata."""
+    return AssetOut.model_validate(
+        assets.get_asset(db, actor, project_id=project_id, asset_id=asset_id)
+    )
+
+
+@router.get(
+    "/projects/{project_id}/assets/{asset_id}/content",
+    response_class=Response,
+    responses={200: {"content": {"image/*": {}}, "description": "The image bytes."}},
+)
+def get_asset_content(
+    project_id: int, asset_id: int, db: SessionDep, rt: RuntimeDep, actor: CurrentActor
+) -> Response:
+    """The image itself (every read is an audit event)."""
+    asset, data = assets.read_asset(db, rt, actor, project_id=project_id, asset_id=asset_id)
+    return Response(
+        data,
+        media_type=asset.media_type,
+        headers={
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+            "ETag": f'"{asset.sha256}"',
+        },
+    )
+
+
+@router.post("/projects/{project_id}/tasks", status_code=201)
+def create_tasks(
+    project_id: int, body: TasksIn, db: SessionDep, actor: CurrentActor
+) -> list[TaskOut]:
+    """Make one task per asset."""
+    tasks = assets.create_tasks(
+        db, actor, project_id=project_id, asset_ids=body.asset_ids, mode=body.mode
+    )
+    return [TaskOut.model_validate(t) for t in tasks]
+
+
+@router.get("/projects/{project_id}/tasks")
+def list_tasks(
+    project_id: int,
+    db: SessionDep,
+    actor: CurrentActor,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+) -> Page[TaskOut]:
+    """A page of a project's tasks."""
+    rows, total = assets.list_tasks(db, actor, project_id=project_id, offset=offset, limit=limit)
+    return Page[TaskOut](
+        items=[TaskOut.model_validate(t) for t in rows], total=total, offset=offset, limit=limit
+    )
+
+
+@router.get("/tasks/{task_id}")
+def get_task(task_id: int, db: SessionDep, actor: CurrentActor) -> TaskOut:
+    """One task."""
+    return TaskOut.model_validate(assets.get_task(db, actor, task_id=task_id))

@@ -1,0 +1,91 @@
+"""Sign-in, sign-out, the current user and personal API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+
+from labelproof.api.deps import SESSION_COOKIE, CurrentActor, RequestId, RuntimeDep, SessionDep
+from labelproof.api.models import LoginIn, SessionOut, TokenCreated, TokenIn, TokenOut, UserOut
+from labelproof.errors import NotFound
+from labelproof.services import accounts
+from labelproof.store.models import User
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        org_id=user.org_id,
+        email=user.email,
+        display_name=user.display_name,
+        is_org_admin=user.is_org_admin,
+        locked=user.locked_at is not None,
+    )
+
+
+def _user(db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:  # pragma: no cover - the actor was just resolved from this row
+        raise NotFound("user not found")
+    return user
+
+
+@router.post("/login")
+def login(
+    body: LoginIn, response: Response, db: SessionDep, rt: RuntimeDep, rid: RequestId
+) -> SessionOut:
+    """Sign in with email and password; sets an HttpOnly session cookie."""
+    result = accounts.sign_in(
+        db, rt.settings, email=body.email, password=body.password, request_id=rid
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.secret,
+        httponly=True,
+        samesite="strict",
+        max_age=rt.settings.session_hours * 3600,
+        path="/",
+    )
+    return SessionOut(user=user_out(result.user), expires_at=result.expires_at)
+
+
+@router.post("/logout", status_code=204)
+def logout(request: Request, response: Response, db: SessionDep, actor: CurrentActor) -> None:
+    """End the browser session."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        accounts.sign_out(db, actor, secret=secret)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/me")
+def get_me(db: SessionDep, actor: CurrentActor) -> UserOut:
+    """The signed-in user."""
+    return user_out(_user(db, actor.user_id))
+
+
+@router.post("/tokens", status_code=201)
+def create_token(body: TokenIn, db: SessionDep, actor: CurrentActor) -> TokenCreated:
+    """Create a personal API token; its secret is in this response only."""
+    cred, secret = accounts.create_token(db, actor, name=body.name, expires_days=body.expires_days)
+    return TokenCreated(
+        id=cred.id,
+        name=cred.name,
+        created_at=cred.created_at,
+        expires_at=cred.expires_at,
+        token=secret,
+    )
+
+
+@router.get("/tokens")
+def list_tokens(db: SessionDep, actor: CurrentActor) -> list[TokenOut]:
+    """Your active API tokens (never their secrets)."""
+    return [TokenOut.model_validate(c) for c in accounts.list_tokens(db, actor)]
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: int, db: SessionDep, actor: CurrentActor) -> None:
+    """Revoke one of your API tokens."""
+    accounts.revoke_token(db, actor, token_id=token_id)

@@ -1,0 +1,47 @@
+"""Organisations and their users."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from labelproof.api.deps import CurrentActor, SessionDep
+from labelproof.api.models import OrgIn, OrgOut, UserIn, UserOut
+from labelproof.api.routers.auth import user_out
+from labelproof.services import accounts
+
+router = APIRouter(prefix="/api", tags=["organizations"])
+
+
+@router.post("/orgs", status_code=201)
+def create_org(body: OrgIn, db: SessionDep, actor: CurrentActor) -> OrgOut:
+    """Create an organisation (superusers only)."""
+    return OrgOut.model_validate(
+        accounts.create_organization(db, actor, name=body.name, slug=body.slug)
+    )
+
+
+@router.post("/users", status_code=201)
+def create_user(body: UserIn, db: SessionDep, actor: CurrentActor) -> UserOut:
+    """Create a user in your organisation (organisation admins only)."""
+    user = accounts.create_user(
+        db,
+        actor,
+        org_id=body.org_id or actor.org_id,
+        email=body.email,
+        display_name=body.display_name,
+        password=body.password,
+        is_org_admin=body.is_org_admin,
+    )
+    return user_out(user)
+
+
+@router.get("/users")
+def list_users(db: SessionDep, actor: CurrentActor) -> list[UserOut]:
+    """Users of your organisation."""
+    return [user_out(u) for u in accounts.list_users(db, actor)]
+
+
+@router.post("/users/{user_id}/unlock")
+def unlock_user(user_id: int, db: SessionDep, actor: CurrentActor) -> UserOut:
+    """Unlock an account locked by failed sign-ins (organisation admins only)."""
+    return user_out(accounts.unlock_user(db, actor, user_id=user_id))

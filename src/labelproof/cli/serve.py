@@ -1,0 +1,46 @@
+"""``labelproof serve``: the API server (uvicorn)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from labelproof.cli._common import DataDir, domain_errors, runtime
+from labelproof.config import DEFAULT_HOST, DEFAULT_PORT
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    @domain_errors
+    def serve(
+        data_dir: DataDir = None,
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+        workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    ) -> None:
+        """Start the API on an empty or existing data directory (migrated on start)."""
+        import uvicorn
+
+        from labelproof.api.app import create_app
+
+        rt = runtime(data_dir)
+        typer.echo(
+            f"labelproof: data in {rt.settings.data_dir}; "
+            f"database {rt.engine.url.render_as_string(hide_password=True)}",
+            err=True,
+        )
+        typer.echo(f"labelproof: serving on http://{host}:{port}/ (API docs at /docs)", err=True)
+        if workers > 1:
+            import os
+
+            os.environ["LABELPROOF_DATA_DIR"] = str(rt.settings.data_dir)
+            uvicorn.run(
+                "labelproof.api.asgi:app",
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="warning",
+            )
+        else:
+            uvicorn.run(create_app(rt), host=host, port=port, log_level="warning")

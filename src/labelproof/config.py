@@ -1,0 +1,79 @@
+"""Settings of one labelproof installation, read from arguments and the environment.
+
+Environment variables (all optional):
+
+- ``LABELPROOF_DATA_DIR``: the data directory (default ``./labelproof-data``).
+- ``LABELPROOF_DATABASE_URL``: a SQLAlchemy URL; default SQLite in the data directory.
+  ``postgresql+psycopg://user@host:5432/db`` switches to PostgreSQL.
+- ``LABELPROOF_MAX_UPLOAD_BYTES``, ``LABELPROOF_MAX_PIXELS``: upload limits.
+- ``LABELPROOF_LOCKOUT_THRESHOLD``: failed sign-ins before an account locks.
+- ``LABELPROOF_SESSION_HOURS``: browser session lifetime.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from labelproof.errors import ConfigurationError
+
+#: 8765 is used by none of PostgreSQL (5432), MariaDB (3306), Redis (6379), RabbitMQ
+#: (5672, 15672, 25672, 4369), Mosquitto (1883, 8883) or NATS (4222, 6222, 8222).
+DEFAULT_PORT = 8765
+DEFAULT_HOST = "127.0.0.1"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    max_upload_bytes: int = 512 * 1024 * 1024
+    max_pixels: int = 40_000 * 40_000
+    lockout_threshold: int = 5
+    session_hours: int = 12
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_settings(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
+    """Build settings from explicit values, then the environment, then defaults."""
+    raw_dir = data_dir or os.environ.get("LABELPROOF_DATA_DIR") or "labelproof-data"
+    path = Path(raw_dir).expanduser().resolve()
+    url = database_url or os.environ.get("LABELPROOF_DATABASE_URL") or ""
+    if not url:
+        url = f"sqlite:///{path / 'labelproof.sqlite3'}"
+    if not (url.startswith("sqlite") or url.startswith("postgresql")):
+        raise ConfigurationError(
+            f"LABELPROOF_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL, got {url!r}"
+        )
+    return Settings(
+        data_dir=path,
+        database_url=url,
+        max_upload_bytes=_env_int("LABELPROOF_MAX_UPLOAD_BYTES", 512 * 1024 * 1024),
+        max_pixels=_env_int("LABELPROOF_MAX_PIXELS", 40_000 * 40_000),
+        lockout_threshold=_env_int("LABELPROOF_LOCKOUT_THRESHOLD", 5),
+        session_hours=_env_int("LABELPROOF_SESSION_HOURS", 12),
+    )

@@ -1,0 +1,401 @@
+"""Organisations, users, sign-in with lock-out, browser sessions and personal API tokens.
+
+Passwords are hashed with argon2id (OWASP's minimum profile: 19 MiB, t=2, p=1). Session and
+token secrets are random 256-bit strings shown once; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from labelproof.config import Settings
+from labelproof.errors import AccountLocked, Conflict, InvalidInput, NotAuthenticated, NotFound
+from labelproof.services.audit import AuditAction, AuditRecord, record
+from labelproof.services.context import Actor
+from labelproof.services.permissions import require_org_admin
+from labelproof.store.models import Credential, Organization, User
+
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+_DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+MIN_PASSWORD = 12
+SESSION_PREFIX = "lps_"
+TOKEN_PREFIX = "lpt_"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes for timezone-aware columns; they are stored as UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters", field="password")
+    return _hasher.hash(password)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def actor_for(user: User, request_id: str | None = None) -> Actor:
+    kwargs = {"request_id": request_id} if request_id else {}
+    return Actor(
+        user_id=user.id,
+        org_id=user.org_id,
+        email=user.email,
+        is_org_admin=user.is_org_admin,
+        is_superuser=user.is_superuser,
+        **kwargs,
+    )
+
+
+def bootstrap(
+    db: Session, *, org_name: str, org_slug: str, email: str, password: str, request_id: str
+) -> User:
+    """Create the first organisation and its superuser on an empty installation."""
+    if db.scalar(select(func.count()).select_from(User)):
+        raise Conflict("this installation already has users; sign in as an admin instead")
+    org = _new_org(db, name=org_name, slug=org_slug)
+    user = _new_user(
+        db,
+        org_id=org.id,
+        email=email,
+        display_name="Administrator",
+        password=password,
+        is_org_admin=True,
+        is_superuser=True,
+    )
+    record(db, AuditRecord(AuditAction.ORG_CREATED, "organization", str(org.id), None, request_id))
+    record(db, AuditRecord(AuditAction.USER_CREATED, "user", str(user.id), None, request_id))
+    return user
+
+
+def _new_org(db: Session, *, name: str, slug: str) -> Organization:
+    if not name.strip():
+        raise InvalidInput("organization name must not be empty", field="name")
+    if not _SLUG.match(slug):
+        raise InvalidInput(
+            f"slug {slug!r} must be lowercase letters, digits and '-', at most 63", field="slug"
+        )
+    if db.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
+        raise Conflict(f"organization slug {slug!r} is taken", field="slug")
+    org = Organization(name=name.strip(), slug=slug)
+    db.add(org)
+    db.flush()
+    return org
+
+
+def _new_user(
+    db: Session,
+    *,
+    org_id: int,
+    email: str,
+    display_name: str,
+    password: str,
+    is_org_admin: bool,
+    is_superuser: bool = False,
+) -> User:
+    email = email.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise InvalidInput(f"{email!r} is not an email address", field="email")
+    if db.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with email {email!r} exists", field="email")
+    user = User(
+        org_id=org_id,
+        email=email,
+        display_name=display_name.strip() or email,
+        password_hash=hash_password(password),
+        is_org_admin=is_org_admin,
+        is_superuser=is_superuser,
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def create_organization(db: Session, actor: Actor, *, name: str, slug: str) -> Organization:
+    if not actor.is_superuser:
+        from labelproof.errors import PermissionDenied
+
+        raise PermissionDenied("only a superuser may create organizations")
+    org = _new_org(db, name=name, slug=slug)
+    record(
+        db,
+        AuditRecord(
+            AuditAction.ORG_CREATED,
+            "organization",
+            str(org.id),
+            actor.user_id,
+            actor.request_id,
+            details={"slug": slug},
+        ),
+    )
+    return org
+
+
+def create_user(
+    db: Session,
+    actor: Actor,
+    *,
+    org_id: int,
+    email: str,
+    display_name: str,
+    password: str,
+    is_org_admin: bool = False,
+) -> User:
+    require_org_admin(actor, org_id)
+    if db.get(Organization, org_id) is None:
+        raise NotFound(f"organization {org_id} not found")
+    user = _new_user(
+        db,
+        org_id=org_id,
+        email=email,
+        display_name=display_name,
+        password=password,
+        is_org_admin=is_org_admin,
+    )
+    record(
+        db,
+        AuditRecord(
+            AuditAction.USER_CREATED,
+            "user",
+            str(user.id),
+            actor.user_id,
+            actor.request_id,
+            details={"email": user.email, "is_org_admin": is_org_admin},
+        ),
+    )
+    return user
+
+
+def list_users(db: Session, actor: Actor) -> list[User]:
+    require_org_admin(actor, actor.org_id)
+    return list(db.scalars(select(User).where(User.org_id == actor.org_id).order_by(User.id)))
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User
+    secret: str
+    expires_at: datetime
+
+
+def sign_in(
+    db: Session, settings: Settings, *, email: str, password: str, request_id: str
+) -> SignIn:
+    """Check a password; count failures; lock after ``settings.lockout_threshold``.
+
+    A failed attempt is committed (counter and audit event) before the error is raised.
+    """
+    email = email.strip().lower()
+    user = db.scalar(select(User).where(User.email == email))
+    if user is None:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        record(
+            db,
+            AuditRecord(
+                AuditAction.SIGN_IN_FAILED,
+                "user",
+                "unknown",
+                None,
+                request_id,
+                details={"email_sha256": _digest(email)},
+            ),
+        )
+        db.commit()
+        raise NotAuthenticated("wrong email or password")
+    if user.locked_at is not None:
+        record(
+            db,
+            AuditRecord(
+                AuditAction.SIGN_IN_FAILED,
+                "user",
+                str(user.id),
+                user.id,
+                request_id,
+                details={"reason": "locked"},
+            ),
+        )
+        db.commit()
+        raise AccountLocked("account is locked after too many failed sign-ins; ask an admin")
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        record(
+            db,
+            AuditRecord(
+                AuditAction.SIGN_IN_FAILED,
+                "user",
+                str(user.id),
+                user.id,
+                request_id,
+                details={"failed_logins": user.failed_logins},
+            ),
+        )
+        if user.failed_logins >= settings.lockout_threshold:
+            user.locked_at = _now()
+            record(
+                db,
+                AuditRecord(
+                    AuditAction.ACCOUNT_LOCKED,
+                    "user",
+                    str(user.id),
+                    user.id,
+                    request_id,
+                    details={"failed_logins": user.failed_logins},
+                ),
+            )
+            db.commit()
+            raise AccountLocked(
+                "account is locked after too many failed sign-ins; ask an admin"
+            ) from None
+        db.commit()
+        raise NotAuthenticated("wrong email or password") from None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.failed_logins = 0
+    secret = SESSION_PREFIX + secrets.token_urlsafe(32)
+    expires = _now() + timedelta(hours=settings.session_hours)
+    db.add(
+        Credential(
+            user_id=user.id,
+            kind="session",
+            name="browser",
+            secret_sha256=_digest(secret),
+            expires_at=expires,
+        )
+    )
+    record(db, AuditRecord(AuditAction.SIGN_IN, "user", str(user.id), user.id, request_id))
+    return SignIn(user=user, secret=secret, expires_at=expires)
+
+
+def unlock_user(db: Session, actor: Actor, *, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None or (user.org_id != actor.org_id and not actor.is_superuser):
+        raise NotFound(f"user {user_id} not found")
+    require_org_admin(actor, user.org_id)
+    user.locked_at = None
+    user.failed_logins = 0
+    record(
+        db,
+        AuditRecord(
+            AuditAction.ACCOUNT_UNLOCKED, "user", str(user.id), actor.user_id, actor.request_id
+        ),
+    )
+    return user
+
+
+def create_token(
+    db: Session, actor: Actor, *, name: str, expires_days: int | None = 90
+) -> tuple[Credential, str]:
+    """A personal API token for scripts; the secret is returned once, never stored."""
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("token name must be 1-200 characters", field="name")
+    if expires_days is not None and not 1 <= expires_days <= 3650:
+        raise InvalidInput("expires_days must be between 1 and 3650", field="expires_days")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = _now() + timedelta(days=expires_days) if expires_days else None
+    cred = Credential(
+        user_id=actor.user_id,
+        kind="token",
+        name=name.strip(),
+        secret_sha256=_digest(secret),
+        expires_at=expires,
+    )
+    db.add(cred)
+    db.flush()
+    record(
+        db,
+        AuditRecord(
+            AuditAction.TOKEN_CREATED,
+            "token",
+            str(cred.id),
+            actor.user_id,
+            actor.request_id,
+            details={"name": cred.name},
+        ),
+    )
+    return cred, secret
+
+
+def list_tokens(db: Session, actor: Actor) -> list[Credential]:
+    return list(
+        db.scalars(
+            select(Credential)
+            .where(
+                Credential.user_id == actor.user_id,
+                Credential.kind == "token",
+                Credential.revoked_at.is_(None),
+            )
+            .order_by(Credential.id)
+        )
+    )
+
+
+def revoke_token(db: Session, actor: Actor, *, token_id: int) -> None:
+    cred = db.get(Credential, token_id)
+    if cred is None or cred.user_id != actor.user_id or cred.kind != "token":
+        raise NotFound(f"token {token_id} not found")
+    cred.revoked_at = _now()
+    record(
+        db,
+        AuditRecord(
+            AuditAction.TOKEN_REVOKED, "token", str(cred.id), actor.user_id, actor.request_id
+        ),
+    )
+
+
+def sign_out(db: Session, actor: Actor, *, secret: str) -> None:
+    cred = db.scalar(select(Credential).where(Credential.secret_sha256 == _digest(secret)))
+    if cred is not None and cred.user_id == actor.user_id and cred.revoked_at is None:
+        cred.revoked_at = _now()
+        record(
+            db,
+            AuditRecord(
+                AuditAction.SIGN_OUT, "user", str(actor.user_id), actor.user_id, actor.request_id
+            ),
+        )
+
+
+def resolve_secret(db: Session, secret: str, *, request_id: str) -> Actor:
+    """The actor a session cookie or bearer token belongs to; NotAuthenticated otherwise."""
+    if not secret.startswith((SESSION_PREFIX, TOKEN_PREFIX)) or len(secret) > 200:
+        raise NotAuthenticated("invalid credentials")
+    row = db.execute(
+        select(Credential, User)
+        .join(User, User.id == Credential.user_id)
+        .where(Credential.secret_sha256 == _digest(secret))
+    ).first()
+    if row is None:
+        raise NotAuthenticated("invalid credentials")
+    cred, user = row
+    expires = _aware(cred.expires_at)
+    if cred.revoked_at is not None or (expires is not None and expires <= _now()):
+        raise NotAuthenticated("credentials expired or revoked")
+    if user.locked_at is not None:
+        raise AccountLocked("account is locked; ask an admin")
+    return actor_for(user, request_id)

@@ -1,0 +1,189 @@
+"""Assets (uploaded images) and tasks made from them."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from labelproof.errors import InvalidInput, NotFound
+from labelproof.services.audit import AuditAction, AuditRecord, record
+from labelproof.services.context import Actor, Runtime
+from labelproof.services.images import inspect_image
+from labelproof.services.permissions import Action, authorize
+from labelproof.store.models import Asset, Task
+
+TASK_MODES = ("single", "consensus", "gold")
+
+
+def upload_asset(
+    db: Session,
+    rt: Runtime,
+    actor: Actor,
+    *,
+    project_id: int,
+    filename: str | None,
+    stream: BinaryIO,
+) -> Asset:
+    """Store an uploaded image after every hostile-file check; all or nothing.
+
+    The bytes are staged in a private temporary file and only moved into the blob store
+    once they passed inspection; if the row cannot be written, a blob no row uses is removed.
+    """
+    authorize(db, actor, project_id, Action.ASSET_UPLOAD)
+    staged = rt.blobs.stage(stream, max_bytes=rt.settings.max_upload_bytes)
+    try:
+        info = inspect_image(
+            staged.path, filename=filename or "", max_pixels=rt.settings.max_pixels
+        )
+        existed = rt.blobs.exists(staged.sha256)
+        rt.blobs.commit(staged)
+    except BaseException:
+        rt.blobs.discard(staged)
+        raise
+    try:
+        asset = Asset(
+            project_id=project_id,
+            sha256=staged.sha256,
+            filename=info.filename,
+            media_type=info.media_type,
+            size_bytes=staged.size,
+            width=info.width,
+            height=info.height,
+            created_by=actor.user_id,
+        )
+        db.add(asset)
+        db.flush()
+        record(
+            db,
+            AuditRecord(
+                AuditAction.ASSET_UPLOADED,
+                "asset",
+                str(asset.id),
+                actor.user_id,
+                actor.request_id,
+                project_id,
+                {"sha256": staged.sha256, "size": staged.size, "filename": info.filename},
+            ),
+        )
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(OSError):
+                rt.blobs.delete(staged.sha256)
+        raise
+    return asset
+
+
+def list_assets(
+    db: Session, actor: Actor, *, project_id: int, offset: int = 0, limit: int = 100
+) -> tuple[list[Asset], int]:
+    authorize(db, actor, project_id, Action.ASSET_READ)
+    total = (
+        db.scalar(select(func.count()).select_from(Asset).where(Asset.project_id == project_id))
+        or 0
+    )
+    rows = db.scalars(
+        select(Asset)
+        .where(Asset.project_id == project_id)
+        .order_by(Asset.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total
+
+
+def get_asset(db: Session, actor: Actor, *, project_id: int, asset_id: int) -> Asset:
+    authorize(db, actor, project_id, Action.ASSET_READ)
+    asset = db.get(Asset, asset_id)
+    if asset is None or asset.project_id != project_id:
+        raise NotFound(f"asset {asset_id} not found")
+    return asset
+
+
+def read_asset(
+    db: Session, rt: Runtime, actor: Actor, *, project_id: int, asset_id: int
+) -> tuple[Asset, bytes]:
+    asset = get_asset(db, actor, project_id=project_id, asset_id=asset_id)
+    data = rt.blobs.read(asset.sha256)
+    record(
+        db,
+        AuditRecord(
+            AuditAction.ASSET_READ,
+            "asset",
+            str(asset.id),
+            actor.user_id,
+            actor.request_id,
+            project_id,
+        ),
+    )
+    return asset, data
+
+
+def create_tasks(
+    db: Session, actor: Actor, *, project_id: int, asset_ids: list[int], mode: str = "single"
+) -> list[Task]:
+    authorize(db, actor, project_id, Action.TASK_CREATE)
+    if mode not in TASK_MODES:
+        raise InvalidInput(f"mode must be one of {list(TASK_MODES)}, got {mode!r}", field="mode")
+    if not asset_ids:
+        raise InvalidInput("asset_ids must not be empty", field="asset_ids")
+    if len(asset_ids) > 10_000:
+        raise InvalidInput("at most 10000 tasks per request", field="asset_ids")
+    found = set(
+        db.scalars(select(Asset.id).where(Asset.project_id == project_id, Asset.id.in_(asset_ids)))
+    )
+    for i, asset_id in enumerate(asset_ids):
+        if asset_id not in found:
+            raise NotFound(
+                f"asset {asset_id} not found in project {project_id}", field=f"asset_ids[{i}]"
+            )
+    tasks = [
+        Task(project_id=project_id, asset_id=a, mode=mode, created_by=actor.user_id)
+        for a in asset_ids
+    ]
+    db.add_all(tasks)
+    db.flush()
+    record(
+        db,
+        AuditRecord(
+            AuditAction.TASKS_CREATED,
+            "project",
+            str(project_id),
+            actor.user_id,
+            actor.request_id,
+            project_id,
+            {"task_ids": [t.id for t in tasks], "mode": mode},
+        ),
+    )
+    return tasks
+
+
+def list_tasks(
+    db: Session, actor: Actor, *, project_id: int, offset: int = 0, limit: int = 100
+) -> tuple[list[Task], int]:
+    authorize(db, actor, project_id, Action.TASK_READ)
+    total = (
+        db.scalar(select(func.count()).select_from(Task).where(Task.project_id == project_id)) or 0
+    )
+    rows = db.scalars(
+        select(Task)
+        .where(Task.project_id == project_id)
+        .order_by(Task.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total
+
+
+def get_task(db: Session, actor: Actor, *, task_id: int, action: Action = Action.TASK_READ) -> Task:
+    """A task by id, authorized through its project (NotFound when not visible)."""
+    task = db.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    try:
+        authorize(db, actor, task.project_id, action)
+    except NotFound:
+        raise NotFound(f"task {task_id} not found") from None
+    return task

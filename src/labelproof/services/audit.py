@@ -1,0 +1,62 @@
+"""Audit events: typed records written by one function, in the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from labelproof.store.models import AuditEvent
+
+
+class AuditAction(StrEnum):
+    SIGN_IN = "auth.sign_in"
+    SIGN_IN_FAILED = "auth.sign_in_failed"
+    ACCOUNT_LOCKED = "auth.account_locked"
+    ACCOUNT_UNLOCKED = "auth.account_unlocked"
+    SIGN_OUT = "auth.sign_out"
+    TOKEN_CREATED = "auth.token_created"
+    TOKEN_REVOKED = "auth.token_revoked"
+    ORG_CREATED = "org.created"
+    USER_CREATED = "user.created"
+    PROJECT_CREATED = "project.created"
+    MEMBER_SET = "membership.set"
+    MEMBER_REMOVED = "membership.removed"
+    SCHEMA_VERSION_CREATED = "schema.version_created"
+    ASSET_UPLOADED = "asset.uploaded"
+    ASSET_READ = "asset.read"
+    TASKS_CREATED = "task.created"
+    ANNOTATIONS_SAVED = "annotation.saved"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One thing that happened: who did what to which target, when, in which request."""
+
+    action: AuditAction
+    target_type: str
+    target_id: str
+    actor_id: int | None
+    request_id: str
+    project_id: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def record(db: Session, event: AuditRecord) -> None:
+    """Append ``event`` to the audit log in the same transaction as the change it describes."""
+    db.add(
+        AuditEvent(
+            at=event.at,
+            actor_id=event.actor_id,
+            action=str(event.action),
+            target_type=event.target_type,
+            target_id=event.target_id,
+            project_id=event.project_id,
+            request_id=event.request_id,
+            details=event.details,
+        )
+    )

@@ -1,0 +1,54 @@
+"""Who is acting, and the infrastructure a service may touch."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelproof.config import Settings
+from labelproof.store.blobs import LocalBlobStore
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An authenticated person (or the system) on whose behalf a service runs."""
+
+    user_id: int
+    org_id: int
+    email: str
+    is_org_admin: bool = False
+    is_superuser: bool = False
+    request_id: str = field(default_factory=new_request_id)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One installation's settings, database and blob store, shared by API and CLI."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    blobs: LocalBlobStore
+
+
+def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    from labelproof.store import migrate as migrations
+    from labelproof.store.db import make_engine, make_sessionmaker
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings)
+    if migrate:
+        migrations.upgrade(engine)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        blobs=LocalBlobStore(settings.blob_dir),
+    )

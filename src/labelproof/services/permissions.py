@@ -1,0 +1,118 @@
+"""The permission matrix (role x action), in one place, and the check every service calls.
+
+Project-scoped access: a user acts in a project through their membership role; an
+organisation admin acts as ``admin`` in every project of their organisation. Someone with no
+role in a project gets ``NotFound``, not ``PermissionDenied``, so ids of other projects do
+not leak. A role that lacks an action gets ``PermissionDenied``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelproof.errors import NotFound, PermissionDenied
+from labelproof.services.context import Actor
+from labelproof.store.models import Membership, Project
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PROGRAM_MANAGER = "program_manager"
+    TEAM_LEAD = "team_lead"
+    REVIEWER = "reviewer"
+    ANNOTATOR = "annotator"
+    AUDITOR = "auditor"
+
+
+class Action(StrEnum):
+    PROJECT_READ = "project.read"
+    MEMBER_READ = "member.read"
+    MEMBER_MANAGE = "member.manage"
+    SCHEMA_READ = "schema.read"
+    SCHEMA_WRITE = "schema.write"
+    ASSET_READ = "asset.read"
+    ASSET_UPLOAD = "asset.upload"
+    TASK_READ = "task.read"
+    TASK_CREATE = "task.create"
+    ANNOTATION_READ = "annotation.read"
+    ANNOTATION_WRITE = "annotation.write"
+    AUDIT_READ = "audit.read"
+
+
+_READ = {
+    Action.PROJECT_READ,
+    Action.MEMBER_READ,
+    Action.SCHEMA_READ,
+    Action.ASSET_READ,
+    Action.TASK_READ,
+    Action.ANNOTATION_READ,
+}
+
+#: What each project role may do. Auditors read everything, labels included, and write
+#: nothing; program managers set projects up but do not label.
+MATRIX: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset(Action),
+    Role.PROGRAM_MANAGER: frozenset(
+        _READ
+        | {
+            Action.MEMBER_MANAGE,
+            Action.SCHEMA_WRITE,
+            Action.ASSET_UPLOAD,
+            Action.TASK_CREATE,
+            Action.AUDIT_READ,
+        }
+    ),
+    Role.TEAM_LEAD: frozenset(
+        _READ | {Action.SCHEMA_WRITE, Action.TASK_CREATE, Action.ANNOTATION_WRITE}
+    ),
+    Role.REVIEWER: frozenset(_READ | {Action.ANNOTATION_WRITE}),
+    Role.ANNOTATOR: frozenset(_READ | {Action.ANNOTATION_WRITE}),
+    Role.AUDITOR: frozenset(_READ | {Action.AUDIT_READ}),
+}
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        from labelproof.errors import InvalidInput
+
+        known = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"unknown role {value!r}; known roles: {known}", field="role") from None
+
+
+def role_in_project(db: Session, actor: Actor, project: Project) -> Role | None:
+    if actor.is_superuser or (actor.is_org_admin and project.org_id == actor.org_id):
+        return Role.ADMIN
+    if project.org_id != actor.org_id:
+        return None
+    role = db.scalar(
+        select(Membership.role).where(
+            Membership.project_id == project.id, Membership.user_id == actor.user_id
+        )
+    )
+    return Role(role) if role is not None else None
+
+
+def authorize(db: Session, actor: Actor, project_id: int, action: Action) -> Project:
+    """Return the project if ``actor`` may do ``action`` in it; raise otherwise."""
+    project = db.get(Project, project_id)
+    role = role_in_project(db, actor, project) if project is not None else None
+    if project is None or role is None:
+        raise NotFound(f"project {project_id} not found")
+    if action not in MATRIX[role]:
+        raise PermissionDenied(
+            f"role {role.value!r} may not {action.value} in project {project_id}"
+        )
+    return project
+
+
+def require_org_admin(actor: Actor, org_id: int) -> None:
+    if actor.is_superuser or (actor.is_org_admin and actor.org_id == org_id):
+        return
+    if actor.org_id != org_id:
+        raise NotFound(f"organization {org_id} not found")
+    raise PermissionDenied("only an organization admin may do this")

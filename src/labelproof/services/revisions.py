@@ -1,0 +1,278 @@
+"""Annotation revisions: every save of a task's annotations is appended, never overwritten.
+
+A save names the base revision it was made from (0 for a task with none). If the task's
+current revision is not that base, the save is refused with ``StaleRevision`` carrying the
+current revision, so nobody's work is silently replaced. A save carries a client-chosen
+idempotency key: repeating the same request returns the revision it already made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from labelproof import annotypes
+from labelproof.errors import Conflict, InvalidGeometry, InvalidInput, NotFound, StaleRevision
+from labelproof.services import schemas
+from labelproof.services.assets import get_task
+from labelproof.services.audit import AuditAction, AuditRecord, record
+from labelproof.services.context import Actor
+from labelproof.services.permissions import Action
+from labelproof.store.models import AnnotationRevision, Asset, SchemaVersion
+
+MAX_ANNOTATIONS = 20_000
+SOURCES = ("human", "model")
+_ITEM_KEYS = {"id", "type", "label", "geometry", "attributes", "source", "confidence", "z_order"}
+_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    revision: AnnotationRevision
+    created: bool
+
+
+def _fail(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", field=field)
+
+
+def validate_items(
+    items: Any, *, schema: dict[str, Any], image: annotypes.ImageSize
+) -> list[dict[str, Any]]:
+    """Canonical annotations, or InvalidInput naming ``annotations[i].<field>``."""
+    if not isinstance(items, list):
+        raise _fail("annotations", "must be a list")
+    if len(items) > MAX_ANNOTATIONS:
+        raise _fail("annotations", f"at most {MAX_ANNOTATIONS} annotations per task")
+    classes = {c["name"]: c for c in schema["classes"]}
+    seen: set[str] = set()
+    out = []
+    for i, item in enumerate(items):
+        field = f"annotations[{i}]"
+        if not isinstance(item, dict):
+            raise _fail(field, "must be an object")
+        unknown = sorted(set(item) - _ITEM_KEYS)
+        if unknown:
+            raise _fail(field, f"unknown keys {unknown}")
+        ann_id = item.get("id") or uuid.uuid4().hex
+        if not isinstance(ann_id, str) or not _KEY.match(ann_id):
+            raise _fail(f"{field}.id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+        if ann_id in seen:
+            raise _fail(f"{field}.id", f"duplicate annotation id {ann_id!r}")
+        seen.add(ann_id)
+        label = item.get("label")
+        cls = classes.get(label) if isinstance(label, str) else None
+        if cls is None:
+            raise _fail(f"{field}.label", f"unknown class {label!r}; schema has {list(classes)}")
+        type_name = item.get("type")
+        if not isinstance(type_name, str) or type_name not in cls["types"]:
+            raise _fail(
+                f"{field}.type", f"class {label!r} allows {cls['types']}, not {type_name!r}"
+            )
+        skeleton = annotypes.Skeleton.from_json(cls["skeleton"]) if "skeleton" in cls else None
+        try:
+            geometry = annotypes.validate(
+                type_name, item.get("geometry"), image=image, skeleton=skeleton
+            )
+        except InvalidGeometry as exc:
+            inner = exc.field or "geometry"
+            raise InvalidGeometry(
+                f"{field}.{inner}: {exc.message}", field=f"{field}.{inner}"
+            ) from exc
+        attributes = schemas.check_attributes(cls, item.get("attributes"), f"{field}.attributes")
+        source = item.get("source", "human")
+        if source not in SOURCES:
+            raise _fail(f"{field}.source", f"must be one of {list(SOURCES)}, got {source!r}")
+        confidence = item.get("confidence")
+        if confidence is not None and (
+            isinstance(confidence, bool)
+            or not isinstance(confidence, int | float)
+            or not math.isfinite(confidence)
+            or not 0 <= confidence <= 1
+        ):
+            raise _fail(f"{field}.confidence", f"must be a number in [0, 1], got {confidence!r}")
+        z_order = item.get("z_order", 0)
+        if isinstance(z_order, bool) or not isinstance(z_order, int) or abs(z_order) > 10**6:
+            raise _fail(f"{field}.z_order", f"must be an integer, got {z_order!r}")
+        out.append(
+            {
+                "id": ann_id,
+                "type": type_name,
+                "label": label,
+                "geometry": geometry,
+                "attributes": attributes,
+                "source": source,
+                "confidence": None if confidence is None else float(confidence),
+                "z_order": z_order,
+            }
+        )
+    return out
+
+
+def current_revision(db: Session, task_id: int) -> AnnotationRevision | None:
+    return db.scalar(
+        select(AnnotationRevision)
+        .where(AnnotationRevision.task_id == task_id)
+        .order_by(AnnotationRevision.number.desc())
+        .limit(1)
+    )
+
+
+def _by_key(db: Session, task_id: int, key: str) -> AnnotationRevision | None:
+    return db.scalar(
+        select(AnnotationRevision).where(
+            AnnotationRevision.task_id == task_id, AnnotationRevision.idempotency_key == key
+        )
+    )
+
+
+def _replay(existing: AnnotationRevision, digest: str, key: str) -> SaveResult:
+    if existing.payload_sha256 != digest:
+        raise Conflict(
+            f"idempotency key {key!r} was already used for a different save",
+            field="idempotency_key",
+            revision=existing.number,
+        )
+    return SaveResult(existing, created=False)
+
+
+def _stale(current: AnnotationRevision | None, base: int) -> StaleRevision:
+    number = current.number if current else 0
+    return StaleRevision(
+        f"revision {number} is current, not {base}: someone saved first; reload and merge",
+        field="base_revision",
+        current_revision=number,
+        current=revision_to_dict(current) if current else None,
+    )
+
+
+def save(
+    db: Session,
+    actor: Actor,
+    *,
+    task_id: int,
+    base_revision: int,
+    annotations: Any,
+    idempotency_key: str,
+) -> SaveResult:
+    task = get_task(db, actor, task_id=task_id, action=Action.ANNOTATION_WRITE)
+    if not isinstance(idempotency_key, str) or not _KEY.match(idempotency_key):
+        raise _fail("idempotency_key", "must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+    if isinstance(base_revision, bool) or not isinstance(base_revision, int) or base_revision < 0:
+        raise _fail("base_revision", f"must be a non-negative integer, got {base_revision!r}")
+    schema = schemas.latest_version(db, task.project_id)
+    asset = db.get(Asset, task.asset_id)
+    assert asset is not None
+    items = validate_items(
+        annotations,
+        schema=schema.definition,
+        image=annotypes.ImageSize(width=asset.width, height=asset.height),
+    )
+    digest = hashlib.sha256(
+        orjson.dumps({"base": base_revision, "items": items}, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
+    existing = _by_key(db, task_id, idempotency_key)
+    if existing is not None:
+        return _replay(existing, digest, idempotency_key)
+    current = current_revision(db, task_id)
+    if (current.number if current else 0) != base_revision:
+        raise _stale(current, base_revision)
+    revision = AnnotationRevision(
+        task_id=task_id,
+        number=base_revision + 1,
+        base_number=base_revision,
+        schema_version_id=schema.id,
+        author_id=actor.user_id,
+        idempotency_key=idempotency_key,
+        payload_sha256=digest,
+        annotations=items,
+    )
+    try:
+        with db.begin_nested():
+            db.add(revision)
+            db.flush()
+    except IntegrityError:
+        # A concurrent save won the race (same number) or replayed the same key.
+        existing = _by_key(db, task_id, idempotency_key)
+        if existing is not None:
+            return _replay(existing, digest, idempotency_key)
+        raise _stale(current_revision(db, task_id), base_revision) from None
+    record(
+        db,
+        AuditRecord(
+            AuditAction.ANNOTATIONS_SAVED,
+            "task",
+            str(task_id),
+            actor.user_id,
+            actor.request_id,
+            task.project_id,
+            {"revision": revision.number, "count": len(items), "schema_version": schema.version},
+        ),
+    )
+    return SaveResult(revision, created=True)
+
+
+def get_current(db: Session, actor: Actor, *, task_id: int) -> AnnotationRevision | None:
+    get_task(db, actor, task_id=task_id, action=Action.ANNOTATION_READ)
+    return current_revision(db, task_id)
+
+
+def get_revision(db: Session, actor: Actor, *, task_id: int, number: int) -> AnnotationRevision:
+    get_task(db, actor, task_id=task_id, action=Action.ANNOTATION_READ)
+    rev = db.scalar(
+        select(AnnotationRevision).where(
+            AnnotationRevision.task_id == task_id, AnnotationRevision.number == number
+        )
+    )
+    if rev is None:
+        raise NotFound(f"revision {number} of task {task_id} not found")
+    return rev
+
+
+def list_revisions(db: Session, actor: Actor, *, task_id: int) -> list[AnnotationRevision]:
+    get_task(db, actor, task_id=task_id, action=Action.ANNOTATION_READ)
+    return list(
+        db.scalars(
+            select(AnnotationRevision)
+            .where(AnnotationRevision.task_id == task_id)
+            .order_by(AnnotationRevision.number)
+        )
+    )
+
+
+def count_revisions(db: Session, task_id: int) -> int:
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(AnnotationRevision)
+            .where(AnnotationRevision.task_id == task_id)
+        )
+        or 0
+    )
+
+
+def revision_to_dict(rev: AnnotationRevision) -> dict[str, Any]:
+    return {
+        "task_id": rev.task_id,
+        "number": rev.number,
+        "base_number": rev.base_number,
+        "schema_version_id": rev.schema_version_id,
+        "author_id": rev.author_id,
+        "created_at": rev.created_at.isoformat(),
+        "annotations": rev.annotations,
+    }
+
+
+def schema_of(db: Session, rev: AnnotationRevision) -> SchemaVersion:
+    schema = db.get(SchemaVersion, rev.schema_version_id)
+    assert schema is not None
+    return schema
