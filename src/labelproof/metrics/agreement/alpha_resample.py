@@ -36,6 +36,7 @@ from labelproof.metrics.agreement.units import (
     pair_weights,
     ratings_per_unit,
     unit_counts,
+    weighted_bincount,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,7 +63,7 @@ def _nominal(x: FloatMatrix) -> Statistic:
     unit, category, count = unit_counts(codes)
 
     def statistic(weights: FloatArray) -> float:
-        margins = np.bincount(category, weights=weights[unit] * count, minlength=domain.size)
+        margins = weighted_bincount(category, weights[unit] * count, domain.size)
         n = float(margins.sum())
         expected = n * n - float(margins @ margins)
         if expected <= 0.0:
@@ -110,14 +111,14 @@ def _ordinal(x: FloatMatrix) -> Statistic:
     n_units = x.shape[1]
 
     def statistic(weights: FloatArray) -> float:
-        margins = np.bincount(category, weights=weights[unit] * count, minlength=domain.size)
+        margins = weighted_bincount(category, weights[unit] * count, domain.size)
         if np.count_nonzero(margins) <= 1:
             raise no_variation()
         n = float(margins.sum())
         midrank = np.cumsum(margins) - margins / 2.0 - n / 2.0
         y = midrank[category]
-        s1 = np.bincount(unit, weights=count * y, minlength=n_units)
-        s2 = np.bincount(unit, weights=count * y * y, minlength=n_units)
+        s1 = weighted_bincount(unit, count * y, n_units)
+        s2 = weighted_bincount(unit, count * y * y, n_units)
         within = np.maximum(m * s2 - s1 * s1, 0.0)
         observed = 2.0 * float((weights * w) @ within)
         t1, t2 = float(margins @ midrank), float(margins @ (midrank * midrank))
@@ -163,7 +164,7 @@ def _ratio(x: FloatMatrix) -> Statistic:
     unit, category, count = unit_counts(codes)
 
     def statistic(weights: FloatArray) -> float:
-        margins = np.bincount(category, weights=weights[unit] * count, minlength=domain.size)
+        margins = weighted_bincount(category, weights[unit] * count, domain.size)
         if np.count_nonzero(margins) <= 1:
             raise no_variation()
         n = float(margins.sum())

@@ -46,7 +46,8 @@ def _cell_name(field: str, r: int, u: int) -> str:
     return f"{field}[{r}][{u}]"
 
 
-def _category_index(categories: Sequence[Hashable] | None, level: Level) -> dict[Hashable, int]:
+def category_index(categories: Sequence[Hashable] | None, level: Level) -> dict[Hashable, int]:
+    """Map each of ``categories`` to its position; {} for None. Checks distinct, hashable."""
     if categories is None:
         return {}
     if level in ("interval", "ratio"):
@@ -85,10 +86,10 @@ def _numeric_array(data: npt.NDArray[Any], field: str) -> FloatMatrix:
     return matrix
 
 
-def _rows(data: MatrixLike, field: str) -> list[Sequence[Any]]:
+def _rows(data: MatrixLike, field: str) -> list[Sequence[Any] | npt.NDArray[Any]]:
     if isinstance(data, str | bytes):
         raise InvalidInput(f"{field} must be rows of ratings, got a string", field=field)
-    rows: list[Sequence[Any]] = []
+    rows: list[Sequence[Any] | npt.NDArray[Any]] = []
     width: int | None = None
     for r, row in enumerate(data):
         if isinstance(row, str | bytes) or not isinstance(row, Sequence | np.ndarray):
@@ -121,7 +122,7 @@ def reliability_matrix(
     value, a value outside ``categories``, or a non-number at the ordinal (without
     ``categories``), interval or ratio level.
     """
-    index = _category_index(categories, level)
+    index = category_index(categories, level)
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
         if data.ndim != 2:
             raise InvalidInput(

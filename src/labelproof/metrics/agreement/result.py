@@ -103,6 +103,4 @@ def check_bootstrap(n_bootstrap: int, confidence: float) -> None:
     if not (isinstance(confidence, float | int) and 0.0 < confidence < 1.0) or math.isnan(
         confidence
     ):
-        raise InvalidInput(
-            f"confidence must be in (0, 1), got {confidence!r}", field="confidence"
-        )
+        raise InvalidInput(f"confidence must be in (0, 1), got {confidence!r}", field="confidence")

@@ -19,6 +19,11 @@ PAIR_LOOP_MAX_RATERS = 8
 vector comparisons); above it, from per-unit category counts."""
 
 
+def weighted_bincount(index: IntArray, weights: FloatArray, size: int) -> FloatArray:
+    """sum of ``weights`` per value of ``index`` (n,), as a float64 array of length ``size``."""
+    return np.asarray(np.bincount(index, weights=weights, minlength=size), dtype=np.float64)
+
+
 def ratings_per_unit(valid: BoolMatrix) -> IntArray:
     """m_u: the number of ratings of each unit, shape (U,), from ``valid`` (R, U)."""
     if valid.shape[0] < 256:
@@ -27,7 +32,7 @@ def ratings_per_unit(valid: BoolMatrix) -> IntArray:
         for row in as_bytes:
             m += row
         return m.astype(np.intp)
-    return np.count_nonzero(valid, axis=0).astype(np.intp)
+    return np.asarray(np.count_nonzero(valid, axis=0), dtype=np.intp)
 
 
 def pair_weights(m: IntArray) -> FloatArray:
@@ -72,7 +77,7 @@ def agreeing_pairs(x: FloatMatrix) -> FloatArray:
         return agree.astype(np.float64)
     codes, _ = encode(x)
     unit, _, count = unit_counts(codes)
-    return np.bincount(unit, weights=count * (count - 1.0) / 2.0, minlength=n_units)
+    return weighted_bincount(unit, count * (count - 1.0) / 2.0, n_units)
 
 
 def category_margins(x: FloatMatrix, pairable: BoolMatrix) -> FloatArray:
@@ -92,7 +97,7 @@ def category_margins(x: FloatMatrix, pairable: BoolMatrix) -> FloatArray:
         counts = np.array([np.count_nonzero(x == v) for v in candidates], dtype=np.float64)
         if counts.sum() == np.count_nonzero(~np.isnan(x)):
             lonely_counts = np.array([np.count_nonzero(lonely == v) for v in candidates])
-            return counts - lonely_counts
+            return np.asarray(counts - lonely_counts, dtype=np.float64)
     codes, domain = encode(x)
     keep = codes[:, pairable]
     return np.bincount(keep[keep >= 0], minlength=domain.size).astype(np.float64)
