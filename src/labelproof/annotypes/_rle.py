@@ -91,11 +91,6 @@ def counts_to_string(counts: list[int], height: int, width: int) -> str:
     return str(rle["counts"].decode("ascii"))
 
 
-def foreground(counts: list[int]) -> int:
-    """Number of foreground pixels of canonical counts."""
-    return sum(counts[1::2])
-
-
 def encode(bits: NDArray[np.bool_]) -> dict[str, Any]:
     """pycocotools RLE (``counts`` as bytes) of a boolean mask of shape (h, w)."""
     from pycocotools import mask as mask_utils

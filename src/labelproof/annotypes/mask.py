@@ -1,7 +1,8 @@
 """``mask``: ``{"rle": {"size": [height, width], "counts": "<COCO compressed RLE>"}}``.
 
 ``validate`` also accepts uncompressed RLE (``"counts": [int, ...]``) and bytes, and
-returns the canonical compressed string. A mask must have at least one foreground pixel.
+returns the canonical compressed string. An empty mask (no foreground pixel) is valid: a
+small shape can rasterise to nothing; its area is 0 and it has no bounds.
 """
 
 from __future__ import annotations
@@ -57,25 +58,27 @@ class MaskType(AnnotationType):
         if isinstance(raw, str):
             counts = _rle.parse_counts(raw, path)
         elif isinstance(raw, list | tuple):
-            if len(raw) > h * w + 1:
-                c.fail(path, f"has {len(raw)} runs, more than the {h * w} pixels allow")
+            if len(raw) > 2 * h * w + 2:
+                c.fail(path, f"has {len(raw)} runs, too many for {h * w} pixels")
             counts = [c.integer(v, f"{path}[{i}]") for i, v in enumerate(raw)]
         else:
             c.fail(path, f"must be a string or an array of integers, got {c.type_name(raw)}")
         counts = _rle.check_counts(counts, h, w, path)
-        if _rle.foreground(counts) == 0:
-            c.fail(f"{field}.rle", "mask is empty (no foreground pixel)")
         return {"rle": {"size": [h, w], "counts": _rle.counts_to_string(counts, h, w)}}
 
     def _coco(self, geometry: Any) -> dict[str, Any]:
         rle = self.validate(geometry)["rle"]
         return {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
 
-    def bounds(self, geometry: Any) -> tuple[float, float, float, float]:
-        """Bounds of the foreground pixels (pixel edges: a pixel (i, j) spans [j, j+1])."""
+    def bounds(self, geometry: Any) -> tuple[float, float, float, float] | None:
+        """Bounds of the foreground pixels (pixel edges: pixel (row i, column j) spans
+        [j, j+1] x [i, i+1]); None for an empty mask."""
         from pycocotools import mask as mask_utils
 
-        x, y, w, h = (float(v) for v in mask_utils.toBbox(self._coco(geometry)))
+        coco = self._coco(geometry)
+        if mask_utils.area(coco) == 0:
+            return None
+        x, y, w, h = (float(v) for v in mask_utils.toBbox(coco))
         return (x, y, x + w, y + h)
 
     def area(self, geometry: Any) -> float:
