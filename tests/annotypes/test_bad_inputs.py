@@ -228,6 +228,12 @@ BAD = [
         "geometry.rle.counts",
         "must be a string or an array of integers, got dict",
     ),
+    case(
+        "mask",
+        {"rle": {"size": [1, 1], "counts": [0, 0, 0, 0, 1]}},
+        "geometry.rle.counts",
+        "has 5 runs, too many for 1 pixels",
+    ),
     case("mask", {"rle": {"size": [4], "counts": "0"}}, "geometry.rle.size", "[height, width]"),
     case(
         "mask",

@@ -103,7 +103,8 @@ def _check_skeleton(
     keypoints: tuple[Any, ...], edges: tuple[tuple[int, int], ...], field: str
 ) -> None:
     if not keypoints:
-        raise InvalidInput(f"{field}.keypoints: must name at least one keypoint", field=field)
+        path = f"{field}.keypoints"
+        raise InvalidInput(f"{path}: must name at least one keypoint", field=path)
     seen: dict[str, int] = {}
     for i, kp in enumerate(keypoints):
         path = f"{field}.keypoints[{i}]"
