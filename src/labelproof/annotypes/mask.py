@@ -56,6 +56,8 @@ class MaskType(AnnotationType):
             except UnicodeDecodeError:
                 c.fail(path, "is not ASCII")
         if isinstance(raw, str):
+            if len(raw) > 7 * (2 * h * w + 2):
+                c.fail(path, f"has {len(raw)} characters, too many for {h * w} pixels")
             counts = _rle.parse_counts(raw, path)
         elif isinstance(raw, list | tuple):
             if len(raw) > 2 * h * w + 2:

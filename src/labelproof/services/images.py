@@ -101,7 +101,7 @@ def inspect_image(path: Path, *, filename: str, max_pixels: int) -> ImageInfo:
                 if width * height > max_pixels:
                     raise FileTooLarge(
                         f"{name}: {width}x{height} = {width * height} pixels is over the "
-                        f"limit of {max_pixels}",
+                        f"pixel limit of {max_pixels}",
                         field="file",
                     )
                 if width * height <= FULL_DECODE_PIXELS:
@@ -110,10 +110,11 @@ def inspect_image(path: Path, *, filename: str, max_pixels: int) -> ImageInfo:
                     im.verify()
         except (InvalidFile, FileTooLarge):
             raise
-        except Image.DecompressionBombError as exc:
-            raise FileTooLarge(f"{name}: decompression bomb refused ({exc})", field="file") from exc
-        except Image.DecompressionBombWarning as exc:
-            raise FileTooLarge(f"{name}: decompression bomb refused ({exc})", field="file") from exc
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise FileTooLarge(
+                f"{name}: over the pixel limit of {max_pixels} (decompression bomb refused)",
+                field="file",
+            ) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise InvalidFile(
                 f"{name}: a damaged or truncated {fmt} file ({exc})", field="file"

@@ -158,7 +158,7 @@ def list_members(db: Session, actor: Actor, *, project_id: int) -> list[tuple[Me
         .where(Membership.project_id == project_id)
         .order_by(Membership.id)
     )
-    return [(m, u) for m, u in rows.tuples()]
+    return [(m, u) for m, u in rows]
 
 
 __all__ = [

@@ -16,7 +16,8 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from labelproof.metrics.agreement.alpha_resample import alpha_statistic, moments, no_variation
+from labelproof.metrics.agreement.alpha_point import interval_alpha, nominal_alpha
+from labelproof.metrics.agreement.alpha_resample import alpha_statistic
 from labelproof.metrics.agreement.bootstrap import percentile_ci
 from labelproof.metrics.agreement.ratings import FloatMatrix, MatrixLike, reliability_matrix
 from labelproof.metrics.agreement.result import (
@@ -27,12 +28,7 @@ from labelproof.metrics.agreement.result import (
     check_level,
     undefined,
 )
-from labelproof.metrics.agreement.units import (
-    agreeing_pairs,
-    category_margins,
-    pair_weights,
-    ratings_per_unit,
-)
+from labelproof.metrics.agreement.units import ratings_per_unit
 
 _COINCIDENCE = (
     "with the coincidences o_ck = sum_u n_uc (n_uk - [c = k]) / (m_u - 1) over units u with "
@@ -65,48 +61,22 @@ def _check_pairable(x: FloatMatrix, n_pairable: int) -> None:
         )
 
 
-def _nominal_value(x: FloatMatrix, m: np.ndarray, pairable: np.ndarray) -> float:
-    n = float(m[pairable].sum())
-    observed = n - 2.0 * float(pair_weights(m) @ agreeing_pairs(x))
-    margins = category_margins(x, pairable)
-    expected = n * n - float(margins @ margins)
-    if expected <= 0.0:
-        raise no_variation()
-    return 1.0 - (n - 1.0) * observed / expected
-
-
-def _interval_value(
-    x: FloatMatrix, valid: np.ndarray, m: np.ndarray, pairable: np.ndarray
-) -> float:
-    low = float(np.fmin.reduce(np.fmin.reduce(x, axis=0)[pairable]))
-    high = float(np.fmax.reduce(np.fmax.reduce(x, axis=0)[pairable]))
-    if low == high:
-        raise no_variation(low)
-    mf = m.astype(np.float64)
-    s1, s2, within = moments(np.where(valid, x - (low + high) / 2.0, 0.0), mf)
-    keep = pairable.astype(np.float64)
-    n, t1, t2 = float(mf @ keep), float(s1 @ keep), float(s2 @ keep)
-    observed = 2.0 * float(pair_weights(m) @ within)
-    return 1.0 - (n - 1.0) * observed / (2.0 * (n * t2 - t1 * t1))
-
-
 def alpha_value(x: FloatMatrix, level: Level) -> tuple[float, int, int]:
     """Alpha of a normalised matrix ``x`` (R, U), NaN = missing.
 
     Returns ``(alpha, n_pairable_values, n_pairable_units)``; raises ``AgreementUndefined``.
     """
-    valid = ~np.isnan(x)
-    m = ratings_per_unit(valid)
+    m = ratings_per_unit(~np.isnan(x))
     pairable = m >= 2
-    n_pairable = int(m[pairable].sum())
-    _check_pairable(x, n_pairable)
-    n_units = int(np.count_nonzero(pairable))
+    _check_pairable(x, int(m[pairable].sum()))
     if level == "nominal":
-        return _nominal_value(x, m, pairable), n_pairable, n_units
+        return nominal_alpha(x)
     if level == "interval":
-        return _interval_value(x, valid, m, pairable), n_pairable, n_units
-    kept = x if n_units == x.shape[1] else x[:, pairable]
-    return alpha_statistic(kept, level)(np.ones(n_units)), n_pairable, n_units
+        return interval_alpha(x)
+    kept = x if pairable.all() else x[:, pairable]
+    n_units = kept.shape[1]
+    value = alpha_statistic(kept, level)(np.ones(n_units))
+    return value, int(m[pairable].sum()), n_units
 
 
 def alpha_result(
