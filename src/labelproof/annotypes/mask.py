@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+from numpy.typing import NDArray
+
 from labelproof.annotypes import _checks as c
 from labelproof.annotypes import _rle
 from labelproof.annotypes._base import AnnotationType, ImageSize, Skeleton
@@ -55,6 +58,7 @@ class MaskType(AnnotationType):
                 raw = raw.decode("ascii")
             except UnicodeDecodeError:
                 c.fail(path, "is not ASCII")
+        counts: NDArray[np.int64] | list[int]
         if isinstance(raw, str):
             if len(raw) > 7 * (2 * h * w + 2):
                 c.fail(path, f"has {len(raw)} characters, too many for {h * w} pixels")
@@ -65,8 +69,8 @@ class MaskType(AnnotationType):
             counts = [c.integer(v, f"{path}[{i}]") for i, v in enumerate(raw)]
         else:
             c.fail(path, f"must be a string or an array of integers, got {c.type_name(raw)}")
-        counts = _rle.check_counts(counts, h, w, path)
-        return {"rle": {"size": [h, w], "counts": _rle.counts_to_string(counts, h, w)}}
+        canonical = _rle.check_counts(counts, h, w, path)
+        return {"rle": {"size": [h, w], "counts": _rle.counts_to_string(canonical, h, w)}}
 
     def _coco(self, geometry: Any) -> dict[str, Any]:
         rle = self.validate(geometry)["rle"]
