@@ -119,6 +119,18 @@ BAD = [
         "geometry.points",
         "zero area (its points are collinear)",
     ),
+    case(
+        "polygon",
+        {"points": [[0, 0], [1, 1], [2, 10**400]]},
+        "geometry.points[2][1]",
+        "is not a finite number",
+    ),
+    case(
+        "polygon",
+        {"points": [[0, 0], [1, 1], [2, "3"]]},
+        "geometry.points[2][1]",
+        "must be a number, got str '3'",
+    ),
     case("polygon", {"points": [[0, 0], [1, 1], [2]]}, "geometry.points[2]", "must have 2"),
     case("polygon", {"points": "0,0 1,1 2,2"}, "geometry.points", "must be a JSON array, got str"),
     case("polygon", {"pts": SQUARE}, "geometry", "unknown key(s) 'pts'"),

@@ -116,13 +116,11 @@ def points(
         fail(field, f"has {len(seq)} points, more than the limit of {max_points}")
     if len(seq) < min_points:
         fail(field, f"needs at least {min_points} points, got {len(seq)}")
-    out = np.empty((len(seq), dims), dtype=np.float64)
-    for i, p in enumerate(seq):
-        if type(p) is list and len(p) == dims and all(type(c) is float for c in p):
-            row = p  # fast path for the common case; finiteness checked below
-        else:
-            row = vector(p, f"{field}[{i}]", dims)
-        out[i] = row
+    out = _fast_points(seq, dims)
+    if out is None:  # slow path: find and name the first bad entry
+        out = np.empty((len(seq), dims), dtype=np.float64)
+        for i, p in enumerate(seq):
+            out[i] = vector(p, f"{field}[{i}]", dims)
     if not np.isfinite(out).all():
         i, j = (int(k) for k in np.argwhere(~np.isfinite(out))[0])
         fail(f"{field}[{i}][{j}]", f"{show(float(out[i, j]))} is not a finite number")
@@ -145,6 +143,24 @@ def first_outside(
     return int(np.argmax(bad)) if bad.any() else None
 
 
+def _fast_points(seq: list[Any] | tuple[Any, ...], dims: int) -> NDArray[np.float64] | None:
+    """(N, dims) floats when every entry is a list/tuple of ``dims`` ints or floats; else None."""
+    if not seq:
+        return np.zeros((0, dims), dtype=np.float64)
+    if not all(type(p) is list or type(p) is tuple for p in seq):
+        return None
+    try:
+        obj = np.array(seq, dtype=object)
+    except ValueError:  # ragged
+        return None
+    if obj.shape != (len(seq), dims) or not set(map(type, obj.ravel())) <= {float, int}:
+        return None
+    try:
+        return obj.astype(np.float64)
+    except OverflowError:
+        return None
+
+
 def inside_image(
     pts: NDArray[np.float64], image: ImageSize, field: str, *, tolerance: float = 0.0
 ) -> None:
@@ -160,7 +176,8 @@ def inside_image(
 
 def rows(arr: NDArray[np.float64]) -> list[list[float]]:
     """(N, D) float array -> JSON-ready nested lists of Python floats."""
-    return [[float(v) + 0.0 for v in row] for row in arr.tolist()]
+    out: list[list[float]] = (np.asarray(arr, dtype=np.float64) + 0.0).tolist()  # -0.0 -> 0.0
+    return out
 
 
 def canonical_json(obj: Any) -> str:
