@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from shapely import affinity
@@ -53,6 +53,7 @@ def test_orient_and_dedupe_keep_the_first_vertex() -> None:
 millis = st.integers(-(10**6), 10**6).map(lambda v: v / 1000)  # no subnormal noise
 
 
+@settings(deadline=None)
 @given(hnp.arrays(np.float64, st.tuples(st.integers(0, 40), st.just(2)), elements=millis))
 def test_convex_hull_matches_shapely(points: np.ndarray) -> None:
     hull = convex_hull(points)
@@ -63,6 +64,7 @@ def test_convex_hull_matches_shapely(points: np.ndarray) -> None:
     assert convex_hull(np.zeros((0, 2))).shape == (0, 2)
 
 
+@settings(deadline=None)
 @given(finite, finite, st.floats(0.1, 100), st.floats(0.1, 100), st.floats(-720, 720))
 def test_rotated_box_corners_match_shapely_rotate(
     cx: float, cy: float, w: float, h: float, angle: float
@@ -106,6 +108,7 @@ def test_normalize_degrees(angle: float, expected: float) -> None:
     assert math.copysign(1.0, out) == math.copysign(1.0, expected)
 
 
+@settings(deadline=None)
 @given(st.floats(-1e6, 1e6))
 def test_normalized_angles_are_in_range(angle: float) -> None:
     assert -180.0 <= normalize_degrees(angle) < 180.0
@@ -114,6 +117,7 @@ def test_normalized_angles_are_in_range(angle: float) -> None:
     assert math.isclose(math.sin(r), math.sin(angle), abs_tol=1e-6)
 
 
+@settings(deadline=None)
 @given(st.floats(-4, 4), st.floats(-4, 4), st.floats(-4, 4))
 def test_rotation_matrix_is_a_rotation(roll: float, pitch: float, yaw: float) -> None:
     r = rotation_matrix(roll, pitch, yaw)

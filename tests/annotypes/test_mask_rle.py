@@ -31,7 +31,7 @@ def _runs(bits: NDArray[np.bool_]) -> list[int]:
 masks = hnp.arrays(np.bool_, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40))
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(masks)
 def test_parser_and_measures_agree_with_pycocotools(bits: NDArray[np.bool_]) -> None:
     coco = mask_utils.encode(np.asfortranarray(bits.astype(np.uint8)))
@@ -50,6 +50,7 @@ def test_parser_and_measures_agree_with_pycocotools(bits: NDArray[np.bool_]) -> 
         assert MASK.bounds(g) is None
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(0, 6), min_size=1, max_size=30))
 def test_zero_runs_are_merged_into_one_encoding(runs: list[int]) -> None:
     total = sum(runs)

@@ -23,6 +23,7 @@ coord = st.floats(-1e5, 1e5, allow_nan=False, allow_infinity=False)
 extent = st.floats(1e-3, 1e5, allow_nan=False, allow_infinity=False)
 
 
+@settings(deadline=None)
 @given(x=coord, y=coord, w=extent, h=extent)
 def test_box_round_trips(x: float, y: float, w: float, h: float) -> None:
     g = BOX.validate({"x": x, "y": y, "w": w, "h": h})
@@ -34,6 +35,7 @@ def test_box_round_trips(x: float, y: float, w: float, h: float) -> None:
     assert POLY.bounds(poly) == BOX.bounds(g)
 
 
+@settings(deadline=None)
 @given(cx=coord, cy=coord, w=extent, h=extent, angle=st.floats(-1e4, 1e4))
 def test_rotated_box_angle_and_corners(
     cx: float, cy: float, w: float, h: float, angle: float
@@ -92,6 +94,7 @@ def _valid(g: dict[str, Any]) -> bool:
     return bool(shapely_poly.is_valid) and shapely_poly.area > 1e-6
 
 
+@settings(deadline=None)
 @given(polygons_with_holes())
 def test_polygon_round_trips_and_area_matches_shapely(g: dict[str, Any]) -> None:
     assume(_valid(g))
@@ -104,6 +107,7 @@ def test_polygon_round_trips_and_area_matches_shapely(g: dict[str, Any]) -> None
     assert math.isclose(POLY.area(canon), Polygon(g["points"], g["holes"]).area, rel_tol=1e-9)
 
 
+@settings(deadline=None)
 @given(polygons_with_holes(), st.floats(-1e4, 1e4), st.floats(-1e4, 1e4))
 def test_polygon_area_is_translation_invariant(g: dict[str, Any], dx: float, dy: float) -> None:
     assume(_valid(g))
