@@ -39,11 +39,11 @@ DEFINITIONS: dict[Level, str] = {
     + _COINCIDENCE
     + ".",
     "ordinal": "Krippendorff's alpha = 1 - (n - 1) sum_{c,k} o_ck d_ck / sum_{c,k} n_c n_k d_ck "
-    "with d_ck = (sum_{g=c}^{k} n_g - (n_c + n_k) / 2)^2, " + _COINCIDENCE + ".",
+    "where d_ck = (sum_{g=c}^{k} n_g - (n_c + n_k) / 2)^2, " + _COINCIDENCE + ".",
     "interval": "Krippendorff's alpha = 1 - (n - 1) sum_{c,k} o_ck d_ck / sum_{c,k} n_c n_k "
-    "d_ck with d_ck = (c - k)^2, " + _COINCIDENCE + ".",
+    "d_ck where d_ck = (c - k)^2, " + _COINCIDENCE + ".",
     "ratio": "Krippendorff's alpha = 1 - (n - 1) sum_{c,k} o_ck d_ck / sum_{c,k} n_c n_k d_ck "
-    "with d_ck = ((c - k) / (c + k))^2, " + _COINCIDENCE + ".",
+    "where d_ck = ((c - k) / (c + k))^2, " + _COINCIDENCE + ".",
 }
 
 

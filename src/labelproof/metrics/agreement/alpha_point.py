@@ -21,11 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from labelproof.metrics.agreement.alpha_resample import moments, no_variation
-from labelproof.metrics.agreement.ratings import FloatMatrix, IntArray
+from labelproof.metrics.agreement.ratings import FloatMatrix
 from labelproof.metrics.agreement.units import (
     agreeing_pairs,
     category_margins,
-    pair_weights,
     ratings_per_unit,
 )
 
@@ -44,9 +43,14 @@ def _blocks(x: FloatMatrix) -> Iterator[FloatMatrix]:
         yield x[:, start : start + step]
 
 
-def _per_unit(block: FloatMatrix) -> tuple[IntArray, BoolArray, FloatArray]:
-    m = ratings_per_unit(~np.isnan(block))
-    return m, m >= 2, pair_weights(m)
+class _Tables:
+    """Per-unit weights looked up from m_u (0..R) instead of computed per unit."""
+
+    def __init__(self, n_raters: int) -> None:
+        m = np.arange(n_raters + 1, dtype=np.float64)
+        self.m = m
+        self.pairable = (m >= 2).astype(np.float64)
+        self.w = np.divide(1.0, m - 1.0, out=np.zeros_like(m), where=m >= 2)
 
 
 def nominal_alpha(x: FloatMatrix) -> tuple[float, int, int]:
@@ -60,23 +64,34 @@ def nominal_alpha(x: FloatMatrix) -> tuple[float, int, int]:
     small = lo.is_integer() and hi - lo < _MAX_CANDIDATES
     candidates = np.arange(lo, hi + 1.0) if small else np.empty(0)
     counts = np.zeros(candidates.size)
-    n = units = 0
+    tables = _Tables(x.shape[0])
+    n = units = 0.0
     weighted_agreement = 0.0
     for block in _blocks(x):
-        m, pairable, w = _per_unit(block)
-        kept = block if pairable.all() else block[:, pairable]
-        n += int(m[pairable].sum())
-        units += kept.shape[1]
-        weighted_agreement += float(w @ agreeing_pairs(block))
-        for i, value in enumerate(candidates):
-            counts[i] += np.count_nonzero(kept == value)
+        m = ratings_per_unit(~np.isnan(block))
+        n += float(np.take(tables.m, m) @ np.take(tables.pairable, m))
+        units += float(np.count_nonzero(m >= 2))
+        weighted_agreement += float(np.take(tables.w, m) @ agreeing_pairs(block))
+        if small:
+            # Values of units with a single rating are not pairable: count them back out.
+            lonely = block[:, np.flatnonzero(m == 1)]
+            for i, value in enumerate(candidates):
+                counts[i] += np.count_nonzero(block == value) - np.count_nonzero(lonely == value)
     if not small or counts.sum() != n:
         counts = category_margins(x, ratings_per_unit(~np.isnan(x)) >= 2)
-    expected = float(n) * n - float(counts @ counts)
+    expected = n * n - float(counts @ counts)
     if expected <= 0.0:
         raise no_variation()
     observed = n - 2.0 * weighted_agreement
-    return 1.0 - (n - 1.0) * observed / expected, n, units
+    return 1.0 - (n - 1.0) * observed / expected, int(n), int(units)
+
+
+def _first_pairable_value(x: FloatMatrix) -> float:
+    for block in _blocks(x):
+        pairable = np.flatnonzero(ratings_per_unit(~np.isnan(block)) >= 2)
+        if pairable.size:
+            return float(np.fmax.reduce(block[:, pairable[0]]))
+    raise ValueError("no pairable value")  # callers check first; not reachable
 
 
 def interval_alpha(x: FloatMatrix) -> tuple[float, int, int]:
@@ -85,27 +100,24 @@ def interval_alpha(x: FloatMatrix) -> tuple[float, int, int]:
     Returns ``(alpha, n_pairable_values, n_pairable_units)``; raises ``AgreementUndefined``
     when every pairable value is the same.
     """
-    centre = (float(np.fmin.reduce(x, axis=None)) + float(np.fmax.reduce(x, axis=None))) / 2.0
-    n = t1 = t2 = observed = 0.0
-    units = 0
-    low, high = np.inf, -np.inf
+    # Shifting every value by one pairable value v0 leaves alpha unchanged, keeps the sums
+    # small, and makes "no variation" exact: then every shifted pairable value is 0, T2 = 0.
+    origin = _first_pairable_value(x)
+    tables = _Tables(x.shape[0])
+    n = t1 = t2 = observed = units = 0.0
     for block in _blocks(x):
-        m, pairable, w = _per_unit(block)
-        if not pairable.any():
-            continue
-        units += int(np.count_nonzero(pairable))
-        low = min(low, float(np.fmin.reduce(block, axis=0)[pairable].min()))
-        high = max(high, float(np.fmax.reduce(block, axis=0)[pairable].max()))
-        shifted = block - centre
+        m = ratings_per_unit(~np.isnan(block))
+        shifted = block - origin
         filled = np.fmax(shifted, 0.0)  # NaN -> 0 in both halves, value = max + min
         filled += np.fmin(shifted, 0.0, out=shifted)
-        mf = m.astype(np.float64)
+        mf = np.take(tables.m, m)
         s1, s2, within = moments(filled, mf)
-        keep = pairable.astype(np.float64)
+        keep = np.take(tables.pairable, m)
         n += float(mf @ keep)
         t1 += float(s1 @ keep)
         t2 += float(s2 @ keep)
-        observed += 2.0 * float(w @ within)
-    if low == high:
-        raise no_variation(low)
-    return 1.0 - (n - 1.0) * observed / (2.0 * (n * t2 - t1 * t1)), int(n), units
+        units += float(keep.sum())
+        observed += 2.0 * float(np.take(tables.w, m) @ within)
+    if t2 == 0.0:
+        raise no_variation(origin)
+    return 1.0 - (n - 1.0) * observed / (2.0 * (n * t2 - t1 * t1)), int(n), int(units)

@@ -6,6 +6,8 @@ a missing rating, and works column-wise (one column = one unit).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -24,18 +26,21 @@ def weighted_bincount(index: IntArray, weights: FloatArray, size: int) -> FloatA
     return np.asarray(np.bincount(index, weights=weights, minlength=size), dtype=np.float64)
 
 
-def ratings_per_unit(valid: BoolMatrix) -> IntArray:
-    """m_u: the number of ratings of each unit, shape (U,), from ``valid`` (R, U)."""
+def ratings_per_unit(valid: BoolMatrix) -> npt.NDArray[np.integer[Any]]:
+    """m_u: the number of ratings of each unit, shape (U,), from ``valid`` (R, U).
+
+    uint8 for fewer than 256 raters (cheap to add row by row), intp otherwise.
+    """
     if valid.shape[0] < 256:
         as_bytes = valid.view(np.uint8)
         m = np.zeros(valid.shape[1], dtype=np.uint8)
         for row in as_bytes:
             m += row
-        return m.astype(np.intp)
+        return m
     return np.asarray(np.count_nonzero(valid, axis=0), dtype=np.intp)
 
 
-def pair_weights(m: IntArray) -> FloatArray:
+def pair_weights(m: npt.NDArray[np.integer[Any]]) -> FloatArray:
     """w_u = 1 / (m_u - 1) for units with m_u >= 2 ratings, 0 otherwise; shape (U,)."""
     mf = m.astype(np.float64)
     return np.divide(1.0, mf - 1.0, out=np.zeros_like(mf), where=m >= 2)
