@@ -28,8 +28,7 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def _pg_admin_engine():  # type: ignore[no-untyped-def]
-    return create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT",
-                         pool_pre_ping=True)
+    return create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT", pool_pre_ping=True)
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +39,7 @@ def pg_template() -> Iterator[str | None]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "unreachable"
+    except Exception as exc:
         admin.dispose()
         if IN_CI:
             pytest.fail(f"PostgreSQL at {PG_BASE} is required in CI and unreachable: {exc}")

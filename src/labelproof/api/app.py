@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from labelproof import __version__
 from labelproof.api import errors
@@ -26,6 +28,31 @@ _SECURITY_HEADERS = {
 
 def _operation_id(route: APIRoute) -> str:
     return route.name
+
+
+WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+
+_NO_WEB = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>labelproof</title></head>"
+    "<body><h1>labelproof</h1><p>The API is running; the browser app is not built in this "
+    "installation (run <code>scripts/setup</code>). The API reference is at "
+    "<a href='/docs'>/docs</a>.</p></body></html>"
+)
+
+
+def _mount_web(app: FastAPI) -> None:
+    """Serve the built browser app (``web/dist``) at ``/``; it uses hash routes only."""
+    index = WEB_DIST / "index.html"
+    if (WEB_DIST / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=WEB_DIST / "assets"), name="web-assets")
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def web_index() -> HTMLResponse:
+        if index.is_file():
+            return HTMLResponse(
+                index.read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"}
+            )
+        return HTMLResponse(_NO_WEB)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -60,13 +87,5 @@ def create_app(runtime: Runtime) -> FastAPI:
             conn.exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def index() -> str:
-        return (
-            "<!doctype html><html><head><meta charset='utf-8'><title>labelproof</title>"
-            "</head><body><h1>labelproof</h1><p>The API is running. Its reference is at "
-            "<a href='/docs'>/docs</a> (OpenAPI: <a href='/openapi.json'>/openapi.json</a>)."
-            "</p></body></html>"
-        )
-
+    _mount_web(app)
     return app

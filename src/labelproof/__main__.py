@@ -1,0 +1,5 @@
+"""``python -m labelproof`` runs the CLI."""
+
+from labelproof.cli import main
+
+main()
