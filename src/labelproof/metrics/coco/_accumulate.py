@@ -56,51 +56,92 @@ def accumulate(
     t_n, a_n, n = matched.shape
     k_n = npig.shape[0]
     r_n, m_n = len(rec_thrs), len(max_dets)
-    precision = -np.ones((t_n, r_n, k_n, a_n, m_n))
-    recall = -np.ones((t_n, k_n, a_n, m_n))
+    ta = t_n * a_n
     ignored = matched_ig | (~matched & d_out[None])
-    tps = (matched & ~ignored).reshape(t_n * a_n, n)
-    fps = (~matched & ~ignored).reshape(t_n * a_n, n)
+    tps = (matched & ~ignored).reshape(ta, n)
+    counted = (~ignored).reshape(ta, n)  # true or false positive
     del ignored
     order = np.lexsort((d_rank, d_img, -d_score, d_kcat))
+    tps, counted = tps[:, order], counted[:, order]
+    kcat_o, rank_o = d_kcat[order], d_rank[order]
     row_a = np.tile(np.arange(a_n), t_n)
-    rows = np.arange(t_n * a_n)
-    cmin = _min_counts(npig, rec_thrs)
-    eps = np.spacing(1)
+    cmin = _min_counts(npig, rec_thrs)  # (K, A, R)
+    q_all = np.zeros((ta, k_n, r_n))
+    tp_all = np.zeros((ta, k_n), dtype=np.int64)
+    precision = -np.ones((t_n, r_n, k_n, a_n, m_n))
+    recall = -np.ones((t_n, k_n, a_n, m_n))
+    defined = (npig > 0).T[None, :, :]  # (1, A, K)
     for m, md in enumerate(max_dets):
-        om = order[d_rank[order] < md]
-        bounds = np.searchsorted(d_kcat[om], np.arange(k_n + 1))
-        for k in range(k_n):
-            npk = npig[k, row_a]
-            valid = npk > 0
-            if not valid.any():
-                continue
-            t_of = rows[valid] // a_n
-            a_of = row_a[valid]
-            sel = om[bounds[k] : bounds[k + 1]]
-            nd = len(sel)
-            if nd == 0:
-                recall[t_of, k, a_of, m] = 0.0
-                precision[t_of, :, k, a_of, m] = 0.0
-                continue
-            tp = np.cumsum(tps[valid][:, sel], axis=1)
-            fp = np.cumsum(fps[valid][:, sel], axis=1)
-            tpf = tp.astype(np.float64)
-            rc_last = tpf[:, -1] / npk[valid]
-            pr = tpf / (fp.astype(np.float64) + tpf + eps)
-            prm = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
-            nrow = len(tp)
-            off = np.arange(nrow, dtype=np.int64) * (nd + 1)
-            keys = (tp + off[:, None]).ravel()
-            c = np.minimum(cmin[k, a_of], nd + 1)
-            idx = (
-                np.searchsorted(keys, (c + off[:, None]).ravel(), side="left").reshape(nrow, r_n)
-                - (np.arange(nrow) * nd)[:, None]
+        sel = rank_o < md
+        if sel.all():
+            tp_m, cn_m, kc_m = tps, counted, kcat_o
+        else:
+            tp_m, cn_m, kc_m = tps[:, sel], counted[:, sel], kcat_o[sel]
+        bounds = np.searchsorted(kc_m, np.arange(k_n + 1))
+        step = max(1, min(ta, (1 << 23) // max(1, len(kc_m))))
+        for r0 in range(0, ta, step):
+            r1 = min(ta, r0 + step)
+            q, tot = _precision_at_recall(
+                tp_m[r0:r1],
+                cn_m[r0:r1],
+                kc_m,
+                bounds,
+                cmin[:, row_a[r0:r1], :].transpose(1, 0, 2),
             )
-            q = np.where(idx < nd, np.take_along_axis(prm, np.minimum(idx, nd - 1), axis=1), 0.0)
-            recall[t_of, k, a_of, m] = rc_last
-            precision[t_of, :, k, a_of, m] = q
+            q_all[r0:r1] = q
+            tp_all[r0:r1] = tot
+        # (T*A, K, R) -> (T, R, K, A); (T*A, K) -> (T, K, A)
+        q4 = q_all.reshape(t_n, a_n, k_n, r_n).transpose(0, 3, 2, 1)
+        rc = tp_all.reshape(t_n, a_n, k_n).astype(np.float64) / np.maximum(npig.T, 1)[None]
+        precision[..., m] = np.where(defined.transpose(0, 2, 1)[:, None], q4, -1.0)
+        recall[..., m] = np.where(defined, rc, -1.0).transpose(0, 2, 1)
     return precision, recall
+
+
+def _precision_at_recall(tp: B, counted: B, kcat: I64, bounds: I64, cmin: I64) -> tuple[F64, I64]:
+    """Interpolated precision at the recall thresholds for rows of ranked detections.
+
+    Args:
+        tp: (C, N) true positive flags of the detections in rank order (categories
+            contiguous, ``bounds`` (K+1,) their limits; ``kcat`` (N,) their category).
+        counted: (C, N) true or false positive (not ignored).
+        cmin: (C, K, R) the true-positive count each recall threshold needs.
+
+    Returns:
+        precision (C, K, R) and true-positive totals (C, K).
+
+    The precision made monotone (max over the suffix) only changes at true positives,
+    and a recall threshold is first reached at a true positive, so only those are
+    evaluated: precision of the j-th true positive is ``j / (counted so far + eps)``.
+    """
+    c_n, n = tp.shape
+    k_n = len(bounds) - 1
+    r_n = cmin.shape[2]
+    cnc0 = np.zeros(c_n * n + 1, dtype=np.int64)
+    np.cumsum(np.ascontiguousarray(counted).view(np.int8).ravel(), out=cnc0[1:])
+    row0 = (np.arange(c_n, dtype=np.int64) * n)[:, None]
+    base_cn = cnc0[row0 + bounds[None, :-1]]  # (C, K)
+    f = np.flatnonzero(np.ascontiguousarray(tp).ravel())
+    rr = f // n
+    kk = kcat[f - rr * n]
+    group = rr * k_n + kk
+    total = np.bincount(group, minlength=c_n * k_n)
+    gstart = np.zeros(c_n * k_n + 1, dtype=np.int64)
+    np.cumsum(total, out=gstart[1:])
+    nth = (np.arange(len(f)) - gstart[group] + 1).astype(np.float64)
+    cnt = (cnc0[f + 1] - base_cn[rr, kk]).astype(np.float64)
+    pr = nth / (cnt + np.spacing(1))
+    gs = gstart[:-1].reshape(c_n, k_n, 1)
+    ge = gstart[1:].reshape(c_n, k_n, 1)
+    pos = np.minimum(gs + np.maximum(cmin, 1) - 1, ge)
+    idx = np.concatenate([pos, ge], axis=2).ravel()
+    vals = np.append(pr, 0.0)
+    red = np.maximum.reduceat(vals, idx).reshape(c_n, k_n, r_n + 1)[:, :, :r_n]
+    tot = total.reshape(c_n, k_n)
+    ok = (cmin <= tot[:, :, None]) & (tot[:, :, None] > 0)
+    red = np.where(ok, red, 0.0)
+    q = np.maximum.accumulate(red[:, :, ::-1], axis=2)[:, :, ::-1]
+    return q, tot
 
 
 def summarize(

@@ -9,6 +9,9 @@ file gives.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -72,9 +75,26 @@ def read_json(path: str | Path) -> Any:
     except OSError as exc:
         raise InvalidDataset(f"{p}: cannot read the file ({exc.strerror})", source=str(p)) from None
     try:
-        return orjson.loads(raw)
+        with gc_paused():
+            return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidDataset(f"{p}: not valid JSON ({exc})", source=str(p)) from None
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many containers.
+
+    Parsing 500,000 detection objects otherwise triggers repeated full collections that
+    cost more than the parse itself; nothing built here forms reference cycles.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def detection_mode(records: list[Any], source: str) -> DetMode:

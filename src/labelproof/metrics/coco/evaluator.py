@@ -22,6 +22,7 @@ from labelproof.metrics.coco._load import (
     DtBatch,
     GtBatch,
     detection_mode,
+    gc_paused,
     load_dt,
     load_dt_array,
     load_gt,
@@ -190,10 +191,11 @@ class CocoEvaluator:
         Raises:
             InvalidDataset: naming the source, the record and the field at fault.
         """
-        if gt is not None:
-            self._add_gt(gt, gt_source)
-        if predictions is not None:
-            self._add_dt(predictions, pred_source)
+        with gc_paused():
+            if gt is not None:
+                self._add_gt(gt, gt_source)
+            if predictions is not None:
+                self._add_dt(predictions, pred_source)
 
     def _n_kpt(self) -> int:
         return len(self.params.kpt_sigmas)
