@@ -56,7 +56,7 @@ def matched_iou_agreement(
     bad = ~((values >= 0.0) & (values <= 1.0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InvalidInput(f"ious[{i}] = {values[i]!r} is not in [0, 1]", field=f"ious[{i}]")
+        raise InvalidInput(f"ious[{i}] = {float(values[i])!r} is not in [0, 1]", field=f"ious[{i}]")
     if values.size == 0:
         return IouAgreement(None, None, float(threshold), 0)
     return IouAgreement(

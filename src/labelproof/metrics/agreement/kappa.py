@@ -132,7 +132,7 @@ def _check_counts(counts: npt.ArrayLike) -> npt.NDArray[np.float64]:
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
         raise InvalidInput(
-            f"counts[{i}][{j}] = {table[i, j]!r} is not a non-negative whole number",
+            f"counts[{i}][{j}] = {table[i, j].item()!r} is not a non-negative whole number",
             field="counts",
         )
     return values
