@@ -91,9 +91,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, help="reuse/generate the files in this folder")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
-    from gen_coco import generate
-
     import orjson
+
+    from gen_coco import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data or Path(tmp)
