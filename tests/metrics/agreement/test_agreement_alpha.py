@@ -295,3 +295,13 @@ def test_result_fields_and_dict() -> None:
 def test_accepts_every_ordering_of_rows() -> None:
     for order in itertools.permutations(range(3)):
         assert ours(KRIPPENDORFF_2011[list(order)], "nominal") == pytest.approx(0.691358, abs=1e-6)
+
+
+def test_interval_far_from_the_smallest_value_uses_the_exact_path() -> None:
+    # A lonely 0 makes the shift 1e8 away from the pairable values, whose spread is 1e-3:
+    # the fast sums cannot resolve that, the exact per-unit path must.
+    x = np.array([[1e8, 1e8 + 1e-3, 1e8, nan], [1e8, 1e8 + 2e-3, 1e8 + 1e-3, 0.0]])
+    assert ours(x, "interval") == pytest.approx(reference(x, "interval"), abs=1e-6)
+    same = np.array([[5.0, 5.0, nan], [5.0, 5.0, 0.0]])
+    with pytest.raises(AgreementUndefined, match="no variation"):
+        ours(same, "interval")

@@ -16,11 +16,12 @@ Per block, with m_u ratings in unit u and w_u = 1 / (m_u - 1) for m_u >= 2:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from labelproof.metrics.agreement.alpha_resample import moments, no_variation
+from labelproof.metrics.agreement.alpha_resample import alpha_statistic, moments, no_variation
 from labelproof.metrics.agreement.ratings import FloatMatrix
 from labelproof.metrics.agreement.units import (
     agreeing_pairs,
@@ -31,14 +32,24 @@ from labelproof.metrics.agreement.units import (
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-BLOCK_CELLS = 1 << 17
-"""Cells (raters x units) per block: 1 MiB of float64 temporaries."""
+NOMINAL_BLOCK_CELLS = 1 << 19
+"""Cells (raters x units) per block at the nominal level: 512 KiB boolean temporaries."""
+INTERVAL_BLOCK_CELLS = 1 << 17
+"""Cells per block at the interval level: 1 MiB float64 temporaries (larger ones are slower
+to allocate than to compute with)."""
+_NEAR_ZERO = 1e-10
 
 _MAX_CANDIDATES = 16
 
 
-def _blocks(x: FloatMatrix) -> Iterator[FloatMatrix]:
-    step = max(256, BLOCK_CELLS // max(x.shape[0], 1))
+def _dot(a: FloatArray, b: npt.NDArray[Any]) -> float:
+    """a . b without BLAS: a vector BLAS call may wake its thread pool, which costs more than
+    the product itself on a busy machine."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def _blocks(x: FloatMatrix, cells: int) -> Iterator[FloatMatrix]:
+    step = max(256, cells // max(x.shape[0], 1))
     for start in range(0, x.shape[1], step):
         yield x[:, start : start + step]
 
@@ -59,39 +70,34 @@ def nominal_alpha(x: FloatMatrix) -> tuple[float, int, int]:
     Returns ``(alpha, n_pairable_values, n_pairable_units)``; raises ``AgreementUndefined``
     when every pairable value is the same.
     """
+    n_raters = x.shape[0]
     lo = float(np.fmin.reduce(x, axis=None))
     hi = float(np.fmax.reduce(x, axis=None))
     small = lo.is_integer() and hi - lo < _MAX_CANDIDATES
     candidates = np.arange(lo, hi + 1.0) if small else np.empty(0)
     counts = np.zeros(candidates.size)
-    tables = _Tables(x.shape[0])
-    n = units = 0.0
+    w_by_m = _Tables(n_raters).w
+    n = units = 0
     weighted_agreement = 0.0
-    for block in _blocks(x):
-        m = ratings_per_unit(~np.isnan(block))
-        n += float(np.take(tables.m, m) @ np.take(tables.pairable, m))
-        units += float(np.count_nonzero(m >= 2))
-        weighted_agreement += float(np.take(tables.w, m) @ agreeing_pairs(block))
+    for block in _blocks(x, NOMINAL_BLOCK_CELLS):
+        missing = np.isnan(block)
+        m = n_raters - ratings_per_unit(missing)
+        lonely = np.flatnonzero(m == 1)
+        n += block.size - int(np.count_nonzero(missing)) - lonely.size
+        units += int(np.count_nonzero(m >= 2))
+        weighted_agreement += _dot(np.take(w_by_m, m), agreeing_pairs(block))
         if small:
-            # Values of units with a single rating are not pairable: count them back out.
-            lonely = block[:, np.flatnonzero(m == 1)]
+            # A unit's only rating is not pairable: count those values back out.
+            alone = np.fmax.reduce(block[:, lonely], axis=0)
             for i, value in enumerate(candidates):
-                counts[i] += np.count_nonzero(block == value) - np.count_nonzero(lonely == value)
+                counts[i] += np.count_nonzero(block == value) - np.count_nonzero(alone == value)
     if not small or counts.sum() != n:
         counts = category_margins(x, ratings_per_unit(~np.isnan(x)) >= 2)
-    expected = n * n - float(counts @ counts)
+    expected = float(n) * n - _dot(counts, counts)
     if expected <= 0.0:
         raise no_variation()
     observed = n - 2.0 * weighted_agreement
-    return 1.0 - (n - 1.0) * observed / expected, int(n), int(units)
-
-
-def _first_pairable_value(x: FloatMatrix) -> float:
-    for block in _blocks(x):
-        pairable = np.flatnonzero(ratings_per_unit(~np.isnan(block)) >= 2)
-        if pairable.size:
-            return float(np.fmax.reduce(block[:, pairable[0]]))
-    raise ValueError("no pairable value")  # callers check first; not reachable
+    return 1.0 - (n - 1.0) * observed / expected, n, units
 
 
 def interval_alpha(x: FloatMatrix) -> tuple[float, int, int]:
@@ -100,24 +106,31 @@ def interval_alpha(x: FloatMatrix) -> tuple[float, int, int]:
     Returns ``(alpha, n_pairable_values, n_pairable_units)``; raises ``AgreementUndefined``
     when every pairable value is the same.
     """
-    # Shifting every value by one pairable value v0 leaves alpha unchanged, keeps the sums
-    # small, and makes "no variation" exact: then every shifted pairable value is 0, T2 = 0.
-    origin = _first_pairable_value(x)
-    tables = _Tables(x.shape[0])
-    n = t1 = t2 = observed = units = 0.0
-    for block in _blocks(x):
-        m = ratings_per_unit(~np.isnan(block))
-        shifted = block - origin
-        filled = np.fmax(shifted, 0.0)  # NaN -> 0 in both halves, value = max + min
-        filled += np.fmin(shifted, 0.0, out=shifted)
-        mf = np.take(tables.m, m)
-        s1, s2, within = moments(filled, mf)
-        keep = np.take(tables.pairable, m)
-        n += float(mf @ keep)
-        t1 += float(s1 @ keep)
-        t2 += float(s2 @ keep)
-        units += float(keep.sum())
-        observed += 2.0 * float(np.take(tables.w, m) @ within)
-    if t2 == 0.0:
-        raise no_variation(origin)
-    return 1.0 - (n - 1.0) * observed / (2.0 * (n * t2 - t1 * t1)), int(n), int(units)
+    n_raters = x.shape[0]
+    # Shift by the smallest value: alpha is unchanged, the sums stay small, and
+    # fmax(value, lo) - lo is the shifted value, or exactly 0 for a missing (NaN) one.
+    lo = float(np.fmin.reduce(x, axis=None))
+    w_by_m = _Tables(n_raters).w
+    n = units = 0
+    t1 = t2 = observed = 0.0
+    for block in _blocks(x, INTERVAL_BLOCK_CELLS):
+        missing = np.isnan(block)
+        m = n_raters - ratings_per_unit(missing)
+        lonely = np.flatnonzero(m == 1)
+        filled = np.fmax(block, lo)
+        filled -= lo
+        s1, s2, within = moments(filled, m)
+        # A unit's only rating is not pairable; its within-unit term is exactly 0 already.
+        n += block.size - int(np.count_nonzero(missing)) - lonely.size
+        units += int(np.count_nonzero(m >= 2))
+        t1 += float(s1.sum()) - float(s1[lonely].sum())
+        t2 += float(s2.sum()) - float(s2[lonely].sum())
+        observed += 2.0 * _dot(np.take(w_by_m, m), within)
+    expected = 2.0 * (n * t2 - t1 * t1)
+    if expected <= _NEAR_ZERO * 2.0 * n * t2:
+        # No variation, or too close to tell with these sums: decide exactly (and, if there
+        # is variation, compute with per-unit minima and maxima) on the pairable units.
+        m_all = ratings_per_unit(~np.isnan(x))
+        kept = x[:, m_all >= 2]
+        return alpha_statistic(kept, "interval")(np.ones(kept.shape[1])), n, units
+    return 1.0 - (n - 1.0) * observed / expected, n, units

@@ -24,6 +24,7 @@ Cost per evaluation (N = R * U' cells, K distinct values):
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -73,11 +74,16 @@ def _nominal(x: FloatMatrix) -> Statistic:
     return statistic
 
 
-def moments(y0: FloatMatrix, m: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Per-unit S1 = sum y, S2 = sum y^2 and m S2 - S1^2 (>= 0) of ``y0`` (R, U), 0 = missing."""
+def moments(y0: FloatMatrix, m: npt.NDArray[Any]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per-unit S1 = sum y, S2 = sum y^2 and m S2 - S1^2 (>= 0) of ``y0`` (R, U), 0 = missing.
+
+    ``m`` (U,) is the number of ratings per unit (any numeric dtype).
+    """
     s1 = y0.sum(axis=0)
     s2 = np.einsum("ru,ru->u", y0, y0)
-    within = np.maximum(m * s2 - s1 * s1, 0.0)
+    within = m * s2
+    within -= s1 * s1
+    np.maximum(within, 0.0, out=within)
     return s1, s2, within
 
 
