@@ -227,3 +227,11 @@ def test_empty_everything() -> None:
     res = ours(gt, [], "bbox")
     assert res.stats == (-1.0,) * 12
     assert res.n_images == 0
+
+
+@pytest.mark.parametrize("iou_type", ["segm", "keypoints"])
+def test_no_detections_segm_and_keypoints(iou_type: str) -> None:
+    gt, _ = random_dataset(11, iou_type=iou_type)
+    res = ours(gt, [], iou_type)
+    assert all(s in (0.0, -1.0) for s in res.stats)
+    assert res.stats[0] == 0.0

@@ -22,7 +22,7 @@ import orjson
 
 from labelproof.errors import InvalidDataset
 from labelproof.metrics.coco._columns import F64, I64, Records
-from labelproof.metrics.coco._rle import to_rles
+from labelproof.metrics.coco._rle import rle_areas, to_rles
 
 DetMode = Literal["bbox", "segm", "keypoints"]
 B = npt.NDArray[np.bool_]
@@ -215,7 +215,6 @@ def load_dt(
     cat = dts.integers("category_id")
     dts.members(cat, known_cats, "category_id", "category")
     score = dts.numbers("score")
-    n = len(records)
     bbox = keypoints = rles = None
     if mode == "bbox":
         bbox = dts.numbers("bbox", width=4, nonneg=True)
@@ -243,10 +242,8 @@ def load_dt(
         assert bbox is not None
         area = bbox[:, 2] * bbox[:, 3]
     elif mode == "segm":
-        from pycocotools import mask as mask_utils
-
         assert rles is not None
-        area = np.asarray(mask_utils.area(rles), dtype=np.float64).reshape(n)
+        area = rle_areas(rles)
     else:
         assert keypoints is not None
         x, y = keypoints[:, 0::3], keypoints[:, 1::3]

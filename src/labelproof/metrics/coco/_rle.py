@@ -90,3 +90,17 @@ def rle_boxes(rles: list[dict[str, Any]]) -> np.ndarray[Any, np.dtype[np.float64
     if not rles:
         return np.zeros((0, 4), dtype=np.float64)
     return np.asarray(mask_utils.toBbox(rles), dtype=np.float64).reshape(-1, 4)
+
+
+def rle_areas(rles: list[dict[str, Any]]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Pixel counts (N,) of compressed RLEs.
+
+    ``pycocotools.mask.area`` overflows on lists of 256 or more under numpy 2 (it sizes a
+    scratch array as uint8), so it is called in chunks of 255.
+    """
+    from pycocotools import mask as mask_utils
+
+    out = np.zeros(len(rles), dtype=np.float64)
+    for i in range(0, len(rles), 255):
+        out[i : i + 255] = mask_utils.area(rles[i : i + 255])
+    return out

@@ -145,6 +145,8 @@ def segm_pairs(
     from pycocotools import mask as mask_utils
 
     ds, gs, vs = [], [], []
+    if len(d_img) == 0 or len(g_img) == 0:
+        return empty_pairs()
     d_bounds = np.flatnonzero(np.r_[True, d_img[1:] != d_img[:-1], True])
     for a, b in itertools.pairwise(d_bounds):
         img = d_img[a]
