@@ -17,7 +17,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 from labelproof.metrics.agreement.alpha_point import interval_alpha, nominal_alpha
-from labelproof.metrics.agreement.alpha_resample import alpha_statistic
+from labelproof.metrics.agreement.alpha_resample import alpha_statistic, no_pairable
 from labelproof.metrics.agreement.bootstrap import percentile_ci
 from labelproof.metrics.agreement.ratings import FloatMatrix, MatrixLike, reliability_matrix
 from labelproof.metrics.agreement.result import (
@@ -47,32 +47,24 @@ DEFINITIONS: dict[Level, str] = {
 }
 
 
-def _check_pairable(x: FloatMatrix, n_pairable: int) -> None:
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        raise undefined(
-            f"alpha is undefined without data: the matrix has shape {x.shape} (raters x units)",
-            reason="no_units",
-        )
-    if n_pairable == 0:
-        raise undefined(
-            "alpha is undefined: no unit has ratings from at least two raters, so there is no "
-            "pairable value",
-            reason="no_pairable",
-        )
-
-
 def alpha_value(x: FloatMatrix, level: Level) -> tuple[float, int, int]:
     """Alpha of a normalised matrix ``x`` (R, U), NaN = missing.
 
     Returns ``(alpha, n_pairable_values, n_pairable_units)``; raises ``AgreementUndefined``.
     """
-    m = ratings_per_unit(~np.isnan(x))
-    pairable = m >= 2
-    _check_pairable(x, int(m[pairable].sum()))
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise undefined(
+            f"alpha is undefined without data: the matrix has shape {x.shape} (raters x units)",
+            reason="no_units",
+        )
     if level == "nominal":
         return nominal_alpha(x)
     if level == "interval":
         return interval_alpha(x)
+    m = ratings_per_unit(~np.isnan(x))
+    pairable = m >= 2
+    if not pairable.any():
+        raise no_pairable()
     kept = x if pairable.all() else x[:, pairable]
     n_units = kept.shape[1]
     value = alpha_statistic(kept, level)(np.ones(n_units))

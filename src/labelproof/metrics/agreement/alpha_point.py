@@ -16,16 +16,21 @@ Per block, with m_u ratings in unit u and w_u = 1 / (m_u - 1) for m_u >= 2:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from labelproof.metrics.agreement.alpha_resample import alpha_statistic, moments, no_variation
+from labelproof.metrics.agreement.alpha_resample import (
+    alpha_statistic,
+    moments,
+    no_pairable,
+    no_variation,
+)
 from labelproof.metrics.agreement.ratings import FloatMatrix
 from labelproof.metrics.agreement.units import (
     agreeing_pairs,
     category_margins,
+    dot,
     ratings_per_unit,
 )
 
@@ -40,12 +45,6 @@ to allocate than to compute with)."""
 _NEAR_ZERO = 1e-10
 
 _MAX_CANDIDATES = 16
-
-
-def _dot(a: FloatArray, b: npt.NDArray[Any]) -> float:
-    """a . b without BLAS: a vector BLAS call may wake its thread pool, which costs more than
-    the product itself on a busy machine."""
-    return float(np.einsum("i,i->", a, b))
 
 
 def _blocks(x: FloatMatrix, cells: int) -> Iterator[FloatMatrix]:
@@ -65,10 +64,10 @@ class _Tables:
 
 
 def nominal_alpha(x: FloatMatrix) -> tuple[float, int, int]:
-    """Nominal alpha of ``x`` (R, U) with at least one pairable value.
+    """Nominal alpha of ``x`` (R, U), R, U >= 1.
 
     Returns ``(alpha, n_pairable_values, n_pairable_units)``; raises ``AgreementUndefined``
-    when every pairable value is the same.
+    when no value or every pairable value is the same.
     """
     n_raters = x.shape[0]
     lo = float(np.fmin.reduce(x, axis=None))
@@ -85,15 +84,17 @@ def nominal_alpha(x: FloatMatrix) -> tuple[float, int, int]:
         lonely = np.flatnonzero(m == 1)
         n += block.size - int(np.count_nonzero(missing)) - lonely.size
         units += int(np.count_nonzero(m >= 2))
-        weighted_agreement += _dot(np.take(w_by_m, m), agreeing_pairs(block))
+        weighted_agreement += dot(np.take(w_by_m, m), agreeing_pairs(block))
         if small:
             # A unit's only rating is not pairable: count those values back out.
             alone = np.fmax.reduce(block[:, lonely], axis=0)
             for i, value in enumerate(candidates):
                 counts[i] += np.count_nonzero(block == value) - np.count_nonzero(alone == value)
+    if n == 0:
+        raise no_pairable()
     if not small or counts.sum() != n:
         counts = category_margins(x, ratings_per_unit(~np.isnan(x)) >= 2)
-    expected = float(n) * n - _dot(counts, counts)
+    expected = float(n) * n - dot(counts, counts)
     if expected <= 0.0:
         raise no_variation()
     observed = n - 2.0 * weighted_agreement
@@ -101,10 +102,10 @@ def nominal_alpha(x: FloatMatrix) -> tuple[float, int, int]:
 
 
 def interval_alpha(x: FloatMatrix) -> tuple[float, int, int]:
-    """Interval alpha of ``x`` (R, U) with at least one pairable value.
+    """Interval alpha of ``x`` (R, U), R, U >= 1.
 
     Returns ``(alpha, n_pairable_values, n_pairable_units)``; raises ``AgreementUndefined``
-    when every pairable value is the same.
+    when no value or every pairable value is the same.
     """
     n_raters = x.shape[0]
     # Shift by the smallest value: alpha is unchanged, the sums stay small, and
@@ -125,7 +126,9 @@ def interval_alpha(x: FloatMatrix) -> tuple[float, int, int]:
         units += int(np.count_nonzero(m >= 2))
         t1 += float(s1.sum()) - float(s1[lonely].sum())
         t2 += float(s2.sum()) - float(s2[lonely].sum())
-        observed += 2.0 * _dot(np.take(w_by_m, m), within)
+        observed += 2.0 * dot(np.take(w_by_m, m), within)
+    if n == 0:
+        raise no_pairable()
     expected = 2.0 * (n * t2 - t1 * t1)
     if expected <= _NEAR_ZERO * 2.0 * n * t2:
         # No variation, or too close to tell with these sums: decide exactly (and, if there

@@ -34,6 +34,7 @@ from labelproof.metrics.agreement.ratings import FloatMatrix, encode
 from labelproof.metrics.agreement.result import Level, undefined
 from labelproof.metrics.agreement.units import (
     agreeing_pairs,
+    dot,
     pair_weights,
     ratings_per_unit,
     unit_counts,
@@ -44,6 +45,15 @@ FloatArray = npt.NDArray[np.float64]
 Statistic = Callable[[FloatArray], float]
 
 _DENSE_DISTANCE_MAX = 2048
+
+
+def no_pairable() -> Exception:
+    """The error for alpha when no unit has two ratings."""
+    return undefined(
+        "alpha is undefined: no unit has ratings from at least two raters, so there is no "
+        "pairable value",
+        reason="no_pairable",
+    )
 
 
 def no_variation(value: float | None = None) -> Exception:
@@ -66,10 +76,10 @@ def _nominal(x: FloatMatrix) -> Statistic:
     def statistic(weights: FloatArray) -> float:
         margins = weighted_bincount(category, weights[unit] * count, domain.size)
         n = float(margins.sum())
-        expected = n * n - float(margins @ margins)
+        expected = n * n - dot(margins, margins)
         if expected <= 0.0:
             raise no_variation()
-        return 1.0 - (n - 1.0) * float(weights @ disagree) / expected
+        return 1.0 - (n - 1.0) * dot(weights, disagree) / expected
 
     return statistic
 
@@ -102,9 +112,9 @@ def _interval(x: FloatMatrix) -> Statistic:
         low, high = float(unit_min[drawn].min()), float(unit_max[drawn].max())
         if low == high:
             raise no_variation(low)
-        n, t1, t2 = float(weights @ m), float(weights @ s1), float(weights @ s2)
+        n, t1, t2 = dot(weights, m), dot(weights, s1), dot(weights, s2)
         expected = 2.0 * (n * t2 - t1 * t1)
-        return 1.0 - (n - 1.0) * float(weights @ disagree) / expected
+        return 1.0 - (n - 1.0) * dot(weights, disagree) / expected
 
     return statistic
 
@@ -126,8 +136,8 @@ def _ordinal(x: FloatMatrix) -> Statistic:
         s1 = weighted_bincount(unit, count * y, n_units)
         s2 = weighted_bincount(unit, count * y * y, n_units)
         within = np.maximum(m * s2 - s1 * s1, 0.0)
-        observed = 2.0 * float((weights * w) @ within)
-        t1, t2 = float(margins @ midrank), float(margins @ (midrank * midrank))
+        observed = 2.0 * dot(weights * w, within)
+        t1, t2 = dot(margins, midrank), dot(margins, midrank * midrank)
         expected = 2.0 * (n * t2 - t1 * t1)
         return 1.0 - (n - 1.0) * observed / expected
 
@@ -174,7 +184,7 @@ def _ratio(x: FloatMatrix) -> Statistic:
         if np.count_nonzero(margins) <= 1:
             raise no_variation()
         n = float(margins.sum())
-        return 1.0 - (n - 1.0) * float(weights @ disagree) / _ratio_expected(domain, margins)
+        return 1.0 - (n - 1.0) * dot(weights, disagree) / _ratio_expected(domain, margins)
 
     return statistic
 

@@ -23,7 +23,7 @@ from labelproof.metrics.agreement.result import (
     check_bootstrap,
     undefined,
 )
-from labelproof.metrics.agreement.units import weighted_bincount
+from labelproof.metrics.agreement.units import dot, weighted_bincount
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -71,7 +71,7 @@ def cohen_from_matrix(
     def statistic(weights: FloatArray) -> float:
         table = weighted_bincount(keys, weights, k * k).reshape(k, k)
         total = float(table.sum())
-        chance = float(table.sum(axis=1) @ table.sum(axis=0))
+        chance = dot(table.sum(axis=1), table.sum(axis=0))
         if chance >= total * total:
             raise _no_variation("Cohen's kappa")
         agree = float(np.trace(table))
@@ -172,11 +172,11 @@ def fleiss_kappa(
 
     def statistic(weights: FloatArray) -> float:
         n_units = float(weights.sum())
-        shares = (weights @ table) / (n_units * n)
-        chance = float(shares @ shares)
+        shares = np.einsum("u,uk->k", weights, table) / (n_units * n)
+        chance = dot(shares, shares)
         if chance >= 1.0:
             raise _no_variation("Fleiss' kappa")
-        return (float(weights @ agreement) / n_units - chance) / (1.0 - chance)
+        return (dot(weights, agreement) / n_units - chance) / (1.0 - chance)
 
     value = statistic(np.ones(table.shape[0]))
     ci, n_defined = percentile_ci(

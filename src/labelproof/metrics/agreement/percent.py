@@ -21,7 +21,7 @@ from labelproof.metrics.agreement.result import (
     check_bootstrap,
     undefined,
 )
-from labelproof.metrics.agreement.units import agreeing_pairs, ratings_per_unit
+from labelproof.metrics.agreement.units import agreeing_pairs, dot, ratings_per_unit
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -52,7 +52,7 @@ def percent_from_matrix(
     per_unit = 2.0 * agreeing_pairs(x)[pairable] / (mp * (mp - 1.0))
 
     def statistic(weights: FloatArray) -> float:
-        return float(weights @ per_unit) / float(weights.sum())
+        return dot(weights, per_unit) / float(weights.sum())
 
     value = statistic(np.ones(n_units))
     ci, n_defined = percentile_ci(

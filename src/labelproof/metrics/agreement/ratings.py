@@ -78,7 +78,11 @@ def category_index(categories: Sequence[Hashable] | None, level: Level) -> dict[
 
 def _numeric_array(data: npt.NDArray[Any], field: str) -> FloatMatrix:
     matrix = np.asarray(data, dtype=np.float64)
-    if np.isinf(matrix).any():
+    # Two NaN-skipping reductions find an infinity without a full-size temporary.
+    if (
+        matrix.size
+        and np.isinf([np.fmin.reduce(matrix, axis=None), np.fmax.reduce(matrix, axis=None)]).any()
+    ):
         r, u = (int(i) for i in np.argwhere(np.isinf(matrix))[0])
         raise InvalidInput(
             f"{_cell_name(field, r, u)} = {matrix[r, u]} is not a finite value", field=field

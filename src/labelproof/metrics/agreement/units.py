@@ -21,6 +21,12 @@ PAIR_LOOP_MAX_RATERS = 8
 vector comparisons); above it, from per-unit category counts."""
 
 
+def dot(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float:
+    """a . b of two vectors without BLAS: a BLAS call may wake its thread pool, which costs
+    far more than the product on a busy machine."""
+    return float(np.einsum("i,i->", a, b))
+
+
 def weighted_bincount(index: IntArray, weights: FloatArray, size: int) -> FloatArray:
     """sum of ``weights`` per value of ``index`` (n,), as a float64 array of length ``size``."""
     return np.asarray(np.bincount(index, weights=weights, minlength=size), dtype=np.float64)
