@@ -177,3 +177,10 @@ def test_alpha_and_kappas_agree_in_the_large_sample_limit() -> None:
     b = np.where(rng.random(5000) < 0.6, a, rng.integers(0, 4, 5000))
     alpha = krippendorff_alpha(np.stack([a, b]).astype(float), bootstrap=0).value
     assert cohen_kappa(list(a), list(b), bootstrap=0).value == pytest.approx(alpha, abs=2e-3)
+
+
+def test_single_unit_results_are_defined() -> None:
+    assert cohen_kappa([1], [2], bootstrap=0).value == 0.0
+    assert fleiss_kappa([[1, 1]], bootstrap=0).value == -1.0
+    assert percent_agreement([[1], [2]], bootstrap=0).value == 0.0
+    assert percent_agreement([[1, 1], [1, 1]], bootstrap=0).value == 1.0  # no kappa needed
