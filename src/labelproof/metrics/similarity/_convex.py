@@ -5,7 +5,8 @@ vertices inside B, B's vertices inside A and the crossing points of their edges.
 candidates are computed for every pair at once, ordered by angle about their centroid and
 summed with the shoelace formula. Touching and collinear edges need no special case: a
 vertex on the other polygon's boundary counts as inside (a relative tolerance of 1e-12
-of the pair's squared size), parallel edges contribute no crossing point, and duplicate
+of the pair's squared size), nearly parallel edges contribute no crossing point (their
+overlap ends are vertices already), a crossing point must lie inside both polygons, and duplicate
 candidates add zero area.
 """
 
@@ -58,12 +59,16 @@ def convex_intersection_area(pa: F64, pb: F64) -> F64:
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (qp[..., 0] * s[:, None, :, 1] - qp[..., 1] * s[:, None, :, 0]) / denom
         u = (qp[..., 0] * r[:, :, None, 1] - qp[..., 1] * r[:, :, None, 0]) / denom
-    hit = (denom != 0.0) & (t >= 0.0) & (t <= 1.0) & (u >= 0.0) & (u <= 1.0)
+    # nearly parallel edges give no crossing point: their overlap is found as vertices
+    lengths = np.hypot(r[..., 0], r[..., 1])[:, :, None] * np.hypot(s[..., 0], s[..., 1])[:, None]
+    hit = (np.abs(denom) > 1e-9 * lengths) & (t >= 0.0) & (t <= 1.0) & (u >= 0.0) & (u <= 1.0)
     t = np.where(hit, t, 0.0)
-    cross_pts = a[:, :, None, :] + t[..., None] * r[:, :, None, :]  # (K, n, m, 2)
+    cross_pts = (a[:, :, None, :] + t[..., None] * r[:, :, None, :]).reshape(k, -1, 2)
+    # a crossing point must lie in both polygons (guards rounding of t)
+    hit = hit.reshape(k, -1) & _inside(cross_pts, a, tol) & _inside(cross_pts, b, tol)
 
-    cand = np.concatenate([a, b, cross_pts.reshape(k, -1, 2)], axis=1)  # (K, C, 2)
-    valid = np.concatenate([in_a, in_b, hit.reshape(k, -1)], axis=1)  # (K, C)
+    cand = np.concatenate([a, b, cross_pts], axis=1)  # (K, C, 2)
+    valid = np.concatenate([in_a, in_b, hit], axis=1)  # (K, C)
     count = valid.sum(axis=1)
     w = valid.astype(np.float64)
     centre = (cand * w[..., None]).sum(axis=1) / np.maximum(count, 1)[:, None]
