@@ -1,0 +1,56 @@
+"""Shared helpers for codecs: image files next to annotations, names, splits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+
+from labelproof.errors import InvalidDataset
+from labelproof.formats.model import Dataset, Image
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+
+
+def safe_relpath(name: str, what: str) -> PurePosixPath:
+    """``name`` as a relative path that cannot leave its folder; InvalidDataset otherwise."""
+    p = PurePosixPath(name.replace("\\", "/"))
+    if p.is_absolute() or ".." in p.parts or not p.parts or (len(name) > 1 and name[1] == ":"):
+        raise InvalidDataset(f"{what}: file name {name!r} must be a relative path without '..'")
+    return p
+
+
+def place_image(image: Image, folder: Path) -> None:
+    """Hard-link (or copy) the image's pixels into ``folder`` under its file name."""
+    if image.path is None or not image.path.is_file():
+        return
+    dst = folder.joinpath(*safe_relpath(image.file_name, "image").parts)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(image.path, dst)
+    except OSError:
+        shutil.copyfile(image.path, dst)
+
+
+def image_size_from_file(path: Path) -> tuple[int, int] | None:
+    """(width, height) from the image header, or None when unreadable."""
+    try:
+        from PIL import Image as PILImage
+
+        with PILImage.open(path) as im:
+            return int(im.width), int(im.height)
+    except (OSError, ValueError):
+        return None
+
+
+def find_image(folder: Path, stem: str) -> Path | None:
+    """The image file ``folder/stem.<ext>`` for a known image extension, if any."""
+    for ext in IMAGE_EXTS:
+        for candidate in (folder / f"{stem}{ext}", folder / f"{stem}{ext.upper()}"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def label_names(ds: Dataset) -> dict[int, str]:
+    return {c.id: c.name for c in ds.categories}
