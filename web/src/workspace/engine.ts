@@ -1,0 +1,448 @@
+/**
+ * The canvas engine: three stacked canvases (image, static shapes, overlay), the view,
+ * the active tool, and pointer handling. The shapes layer redraws only when the document,
+ * the selection or the view changes, and draws only what the spatial index finds on
+ * screen; the object being edited and the tool's draft live on the overlay, which is the
+ * only layer redrawn while the pointer moves.
+ */
+import { classColor } from "./colors";
+import type { Doc } from "./doc";
+import { round2, clamp } from "./geometry";
+import { pick } from "./hit";
+import type { MaskCache } from "./masks";
+import { drawLabel, drawMask, flushBatch, newBatch, traceAnnotation } from "./render";
+import { BrushTool } from "./tools/brush";
+import { CuboidTool, PolyTool, RectTool } from "./tools/draw";
+import type { PointerInfo, Tool, ToolHost, ToolName } from "./tools/host";
+import { KeypointsTool } from "./tools/keypoints";
+import { SelectTool } from "./tools/select";
+import { defaultAttributes, newId, type AnnType, type Annotation, type ClassDef, type Pt, type SchemaDef } from "./types";
+import { View } from "./view";
+
+/** What paints the picture under the shapes (a plain image, or a tile pyramid). */
+export interface ImageLayer {
+  readonly width: number;
+  readonly height: number;
+  draw(ctx: CanvasRenderingContext2D, view: View): void;
+}
+
+export class PlainImage implements ImageLayer {
+  constructor(readonly img: HTMLImageElement) {}
+  get width(): number {
+    return this.img.naturalWidth;
+  }
+  get height(): number {
+    return this.img.naturalHeight;
+  }
+  draw(ctx: CanvasRenderingContext2D, v: View): void {
+    ctx.imageSmoothingEnabled = v.scale < 2;
+    ctx.drawImage(this.img, v.tx, v.ty, this.width * v.scale, this.height * v.scale);
+  }
+}
+
+export interface EngineState {
+  tool: ToolName;
+  hint: string;
+  zoom: number;
+  cursor: Pt | null;
+}
+
+type Layer = "image" | "shapes" | "overlay";
+
+export class Engine implements ToolHost {
+  readonly view = new View();
+  readonly canvases: Record<Layer, HTMLCanvasElement>;
+  readonly tools: Record<ToolName, Tool>;
+  tool: Tool;
+  label = "";
+  cursor: Pt | null = null;
+  /** Milliseconds spent in each frame's drawing (kept for the last 600 frames). */
+  readonly frameTimes: number[] = [];
+  private dirty = new Set<Layer>();
+  private raf = 0;
+  private order: Annotation[] = [];
+  private orderVersion = -1;
+  private pan: { sx: number; sy: number } | null = null;
+  private spaceDown = false;
+  private lastDown = { t: 0, x: 0, y: 0, n: 0 };
+  private resize: ResizeObserver;
+  private unsub: () => void;
+  /** Refit on resize until the person zooms or pans. */
+  private autoFit = true;
+  private notices: ((m: string) => void)[] = [];
+  private stateListeners: ((s: EngineState) => void)[] = [];
+
+  constructor(
+    private readonly container: HTMLElement,
+    readonly image: ImageLayer,
+    readonly doc: Doc,
+    readonly schema: SchemaDef,
+    readonly masks: MaskCache,
+  ) {
+    const mk = (name: Layer) => {
+      const c = document.createElement("canvas");
+      c.className = `layer layer-${name}`;
+      c.dataset.layer = name;
+      container.appendChild(c);
+      return c;
+    };
+    this.canvases = { image: mk("image"), shapes: mk("shapes"), overlay: mk("overlay") };
+    this.tools = {
+      select: new SelectTool(this),
+      box: new RectTool(this, "box"),
+      rotated_box: new RectTool(this, "rotated_box"),
+      polygon: new PolyTool(this, "polygon"),
+      polyline: new PolyTool(this, "polyline"),
+      keypoints: new KeypointsTool(this),
+      mask: new BrushTool(this),
+      cuboid: new CuboidTool(this),
+    };
+    this.tool = this.tools.select;
+    this.label = schema.classes.find((c) => c.types.some((t) => t !== "tag"))?.name ?? schema.classes[0]?.name ?? "";
+    const ov = this.canvases.overlay;
+    ov.addEventListener("pointerdown", this.onDown);
+    ov.addEventListener("pointermove", this.onMove);
+    ov.addEventListener("pointerup", this.onUp);
+    ov.addEventListener("pointercancel", this.onUp);
+    ov.addEventListener("pointerleave", this.onLeave);
+    ov.addEventListener("wheel", this.onWheel, { passive: false });
+    ov.addEventListener("contextmenu", (e) => e.preventDefault());
+    this.resize = new ResizeObserver(() => this.layout());
+    this.resize.observe(container);
+    this.unsub = doc.on((e) => {
+      if (e === "items" || e === "flags" || e === "selection") this.request("shapes", "overlay");
+      this.emitState();
+    });
+    this.layout();
+  }
+
+  destroy(): void {
+    cancelAnimationFrame(this.raf);
+    this.resize.disconnect();
+    this.unsub();
+    for (const c of Object.values(this.canvases)) c.remove();
+  }
+
+  // ---- ToolHost -------------------------------------------------------------------------
+  get imageWidth(): number {
+    return this.image.width;
+  }
+  get imageHeight(): number {
+    return this.image.height;
+  }
+  currentClass(): ClassDef | undefined {
+    return this.classOf(this.label);
+  }
+  classOf(label: string): ClassDef | undefined {
+    return this.schema.classes.find((c) => c.name === label);
+  }
+  color(label: string): string {
+    return classColor(this.schema.classes.findIndex((c) => c.name === label));
+  }
+  skeleton = (label: string) => this.classOf(label)?.skeleton;
+  clampPt(x: number, y: number): Pt {
+    return [round2(clamp(x, 0, this.image.width)), round2(clamp(y, 0, this.image.height))];
+  }
+  tolerance(): number {
+    return 6 / this.view.scale;
+  }
+  create(type: AnnType, geometry: unknown): Annotation | null {
+    const cls = this.currentClass();
+    if (!cls || !cls.types.includes(type)) {
+      this.notify(`class “${this.label}” does not allow ${type.replace("_", " ")}; pick another class`);
+      return null;
+    }
+    const z = this.doc.items.reduce((m, a) => Math.max(m, a.z_order), -1) + 1;
+    const a: Annotation = {
+      id: newId(),
+      type,
+      label: cls.name,
+      geometry,
+      attributes: defaultAttributes(cls),
+      source: "human",
+      confidence: null,
+      z_order: type === "tag" ? 0 : z,
+    };
+    this.doc.add(a);
+    return a;
+  }
+  hitTest(x: number, y: number): Annotation | null {
+    return pick(this.doc, this.ordered(), x, y, this.tolerance(), this.masks, this.skeleton);
+  }
+  notify(message: string): void {
+    for (const fn of this.notices) fn(message);
+  }
+  redrawOverlay(): void {
+    this.request("overlay");
+    this.emitState();
+  }
+  redrawShapes(): void {
+    this.request("shapes");
+  }
+
+  // ---- public controls ------------------------------------------------------------------
+  onNotice(fn: (m: string) => void): void {
+    this.notices.push(fn);
+  }
+  onState(fn: (s: EngineState) => void): void {
+    this.stateListeners.push(fn);
+  }
+  state(): EngineState {
+    return { tool: this.tool.name, hint: this.tool.hint(), zoom: this.view.scale, cursor: this.cursor };
+  }
+  private emitState(): void {
+    const s = this.state();
+    for (const fn of this.stateListeners) fn(s);
+  }
+
+  setTool(name: ToolName): void {
+    if (this.tool.busy) this.tool.finish();
+    this.tool.cancel();
+    this.tool = this.tools[name];
+    this.canvases.overlay.style.cursor = this.tool.cursor;
+    if (name !== "select") {
+      const type: AnnType = name;
+      if (!this.currentClass()?.types.includes(type)) {
+        const cls = this.schema.classes.find((c) => c.types.includes(type));
+        if (cls) this.label = cls.name;
+      }
+    }
+    this.request("shapes", "overlay");
+    this.emitState();
+  }
+
+  setLabel(name: string): void {
+    this.label = name;
+    this.emitState();
+  }
+
+  fit(): void {
+    this.autoFit = true;
+    this.view.fit(this.image.width, this.image.height);
+    this.request("image", "shapes", "overlay");
+    this.emitState();
+  }
+
+  zoomBy(factor: number, sx = this.view.width / 2, sy = this.view.height / 2): void {
+    this.autoFit = false;
+    this.view.zoomAt(sx, sy, factor);
+    this.request("image", "shapes", "overlay");
+    this.emitState();
+  }
+
+  panBy(dx: number, dy: number): void {
+    this.autoFit = false;
+    this.view.panBy(dx, dy);
+    this.request("image", "shapes", "overlay");
+  }
+
+  /** Client (page) coordinates of an image point: used by tests and the benchmark. */
+  imageToClient(x: number, y: number): Pt {
+    const r = this.canvases.overlay.getBoundingClientRect();
+    const [sx, sy] = this.view.toScreen(x, y);
+    return [r.left + sx, r.top + sy];
+  }
+
+  /** Keyboard input for the active tool; true if used. */
+  key(e: KeyboardEvent): boolean {
+    if (e.key === "Escape") {
+      if (this.tool.busy) this.tool.cancel();
+      else this.doc.select(null);
+      return true;
+    }
+    if (e.key === "Enter" && this.tool.busy) {
+      this.tool.finish();
+      return true;
+    }
+    if (e.key === " ") {
+      this.spaceDown = e.type === "keydown";
+      this.canvases.overlay.style.cursor = this.spaceDown ? "grab" : this.tool.cursor;
+      return true;
+    }
+    return this.tool.key?.(e) ?? false;
+  }
+
+  ordered(): Annotation[] {
+    if (this.orderVersion !== this.doc.version) {
+      this.order = this.doc.ordered();
+      this.orderVersion = this.doc.version;
+    }
+    return this.order;
+  }
+
+  // ---- layout and drawing ---------------------------------------------------------------
+  private layout(): void {
+    const r = this.container.getBoundingClientRect();
+    if (r.width < 2 || r.height < 2) return;
+    const dpr = window.devicePixelRatio || 1;
+    this.view.width = r.width;
+    this.view.height = r.height;
+    for (const c of Object.values(this.canvases)) {
+      c.width = Math.round(r.width * dpr);
+      c.height = Math.round(r.height * dpr);
+      c.style.width = `${r.width}px`;
+      c.style.height = `${r.height}px`;
+    }
+    if (this.autoFit) this.view.fit(this.image.width, this.image.height);
+    this.request("image", "shapes", "overlay");
+    this.emitState();
+  }
+
+  request(...layers: Layer[]): void {
+    for (const l of layers) this.dirty.add(l);
+    if (!this.raf) this.raf = requestAnimationFrame(() => this.frame());
+  }
+
+  /** Draw every dirty layer now (the benchmark calls this to time frames). */
+  frame(): void {
+    this.raf = 0;
+    const t0 = performance.now();
+    if (this.dirty.has("image")) this.drawImage();
+    if (this.dirty.has("shapes")) this.drawShapes();
+    if (this.dirty.has("overlay")) this.drawOverlay();
+    this.dirty.clear();
+    this.frameTimes.push(performance.now() - t0);
+    if (this.frameTimes.length > 600) this.frameTimes.shift();
+  }
+
+  private ctx(layer: Layer): CanvasRenderingContext2D {
+    const c = this.canvases[layer];
+    const ctx = c.getContext("2d")!;
+    const dpr = c.width / Math.max(1, this.view.width);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, this.view.width, this.view.height);
+    return ctx;
+  }
+
+  private drawImage(): void {
+    this.image.draw(this.ctx("image"), this.view);
+  }
+
+  private editingIds(): Set<string> {
+    const ids = new Set<string>();
+    if (this.doc.selected) ids.add(this.doc.selected);
+    const e = this.tool.editing?.();
+    if (e) ids.add(e);
+    return ids;
+  }
+
+  private drawShapes(): void {
+    const ctx = this.ctx("shapes");
+    const v = this.view;
+    const visible = this.doc.index.query(v.visibleRect(8));
+    if (!visible.size) return;
+    const skip = this.editingIds();
+    let batch = newBatch();
+    let color = "";
+    let count = 0;
+    const flush = () => {
+      if (count) flushBatch(ctx, batch, color, 0.16);
+      batch = newBatch();
+      count = 0;
+    };
+    for (const a of this.ordered()) {
+      if (!visible.has(a.id) || skip.has(a.id) || this.doc.hidden.has(a.id)) continue;
+      const c = this.color(a.label);
+      if (c !== color) {
+        flush();
+        color = c;
+      }
+      if (a.type === "mask") {
+        flush();
+        drawMask(ctx, a, v, this.masks, c);
+        continue;
+      }
+      const b = this.doc.index.bounds(a.id)!;
+      if ((b.x1 - b.x0) * v.scale < 3 && (b.y1 - b.y0) * v.scale < 3) {
+        const [x, y] = v.toScreen(b.x0, b.y0);
+        batch.fill.rect(x - 1, y - 1, 3, 3);
+        batch.stroke.rect(x - 1, y - 1, 3, 3);
+      } else {
+        traceAnnotation(batch, a, v, this.skeleton(a.label));
+      }
+      count++;
+    }
+    flush();
+  }
+
+  private drawOverlay(): void {
+    const ctx = this.ctx("overlay");
+    const v = this.view;
+    const select = this.tools.select as SelectTool;
+    const preview = select.previewOf();
+    for (const id of this.editingIds()) {
+      const stored = this.doc.get(id);
+      const a = preview && preview.id === id ? preview : stored;
+      if (!a || this.doc.hidden.has(id)) continue;
+      if (this.tool.editing?.() === id && this.tool !== select) continue; // the tool draws it
+      const c = this.color(a.label);
+      if (a.type === "mask") drawMask(ctx, a, v, this.masks, c);
+      const b = newBatch();
+      traceAnnotation(b, a, v, this.skeleton(a.label));
+      flushBatch(ctx, b, c, 0.28, 2.5);
+      const bounds = this.doc.index.bounds(id);
+      if (bounds && id === this.doc.selected) {
+        const [x, y] = v.toScreen(bounds.x0, bounds.y0);
+        drawLabel(ctx, `${a.label}${this.doc.locked.has(id) ? " (locked)" : ""}`, x, Math.max(16, y - 2), c);
+      }
+    }
+    this.tool.overlay(ctx);
+    if (this.tool !== select && this.doc.selected) select.overlay(ctx);
+  }
+
+  // ---- pointer --------------------------------------------------------------------------
+  private info(e: PointerEvent | WheelEvent, detail = 1): PointerInfo {
+    const r = this.canvases.overlay.getBoundingClientRect();
+    const sx = e.clientX - r.left;
+    const sy = e.clientY - r.top;
+    const [x, y] = this.view.toImage(sx, sy);
+    return { x, y, sx, sy, button: e.button, shift: e.shiftKey, alt: e.altKey, ctrl: e.ctrlKey || e.metaKey, detail };
+  }
+
+  private onDown = (e: PointerEvent): void => {
+    this.canvases.overlay.setPointerCapture(e.pointerId);
+    const now = performance.now();
+    const near = Math.hypot(e.clientX - this.lastDown.x, e.clientY - this.lastDown.y) < 6;
+    const n = now - this.lastDown.t < 400 && near ? this.lastDown.n + 1 : 1;
+    this.lastDown = { t: now, x: e.clientX, y: e.clientY, n };
+    const p = this.info(e, n);
+    if (e.button === 1 || e.button === 2 || this.spaceDown || !(this.tool.down(p) || false)) {
+      this.pan = { sx: e.clientX, sy: e.clientY };
+      this.canvases.overlay.style.cursor = "grabbing";
+    }
+    this.emitState();
+  };
+
+  private onMove = (e: PointerEvent): void => {
+    const p = this.info(e);
+    this.cursor = [round2(p.x), round2(p.y)];
+    if (this.pan) {
+      this.panBy(e.clientX - this.pan.sx, e.clientY - this.pan.sy);
+      this.pan = { sx: e.clientX, sy: e.clientY };
+    } else {
+      this.tool.move(p);
+    }
+    this.emitState();
+  };
+
+  private onUp = (e: PointerEvent): void => {
+    if (this.pan) {
+      this.pan = null;
+      this.canvases.overlay.style.cursor = this.spaceDown ? "grab" : this.tool.cursor;
+      return;
+    }
+    this.tool.up(this.info(e));
+  };
+
+  private onLeave = (): void => {
+    this.cursor = null;
+    this.emitState();
+  };
+
+  private onWheel = (e: WheelEvent): void => {
+    e.preventDefault();
+    const p = this.info(e);
+    const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
+    this.zoomBy(Math.exp(-dy * 0.0015), p.sx, p.sy);
+  };
+}

@@ -1,0 +1,57 @@
+/** The keyboard shortcut overlay ("?"). */
+export const SHORTCUTS: [string, string][] = [
+  ["V", "Select / edit"],
+  ["B", "Box"],
+  ["R", "Rotated box"],
+  ["P", "Polygon"],
+  ["L", "Polyline"],
+  ["K", "Keypoints (Shift+click: occluded, N: skip)"],
+  ["M", "Mask brush (E: eraser, - / =: size, Alt: erase)"],
+  ["C", "Cuboid"],
+  ["1 – 9", "Choose class"],
+  ["Enter", "Finish the drawing"],
+  ["Esc", "Cancel the drawing / deselect"],
+  ["Delete, Backspace", "Delete the selected object"],
+  ["H / Shift+H", "Hide or show the selected object / show all"],
+  ["Shift+L", "Lock or unlock the selected object"],
+  ["PageUp / PageDown", "Bring forward / send backward"],
+  ["Ctrl+Z / Ctrl+Shift+Z, Ctrl+Y", "Undo / redo"],
+  ["Ctrl+S", "Save now"],
+  ["F", "Fit the image"],
+  ["Wheel", "Zoom around the cursor"],
+  ["Space+drag, right or middle drag", "Pan"],
+  ["Arrow keys", "Pan (Shift: faster)"],
+  ["?", "This help"],
+];
+
+export function HelpOverlay({ onClose }: { onClose: () => void }) {
+  return (
+    <div class="modal-backdrop" onClick={onClose} data-testid="help">
+      <div class="modal help" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" onClick={(e) => e.stopPropagation()}>
+        <h2>Keyboard shortcuts</h2>
+        <table>
+          <tbody>
+            {SHORTCUTS.map(([k, d]) => (
+              <tr key={k}>
+                <td>
+                  {k.split(" / ").map((part, i) => (
+                    <span key={i}>
+                      {i > 0 && " / "}
+                      <kbd>{part}</kbd>
+                    </span>
+                  ))}
+                </td>
+                <td>{d}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <div class="modal-actions">
+          <button class="btn primary" onClick={onClose}>
+            Close
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
