@@ -20,11 +20,19 @@ PASSWORD = "correct horse battery staple"
 
 SCHEMA: dict[str, Any] = {
     "classes": [
-        {"name": "car", "types": ["box", "polygon", "rotated_box", "mask"],
-         "attributes": [{"name": "occluded", "kind": "bool"},
-                        {"name": "color", "kind": "select", "options": ["red", "blue"]}]},
-        {"name": "person", "types": ["keypoints", "box"],
-         "skeleton": {"keypoints": ["head", "hip", "foot"], "edges": [[0, 1], [1, 2]]}},
+        {
+            "name": "car",
+            "types": ["box", "polygon", "rotated_box", "mask"],
+            "attributes": [
+                {"name": "occluded", "kind": "bool"},
+                {"name": "color", "kind": "select", "options": ["red", "blue"]},
+            ],
+        },
+        {
+            "name": "person",
+            "types": ["keypoints", "box"],
+            "skeleton": {"keypoints": ["head", "hip", "foot"], "edges": [[0, 1], [1, 2]]},
+        },
         {"name": "lane", "types": ["polyline"]},
         {"name": "weather", "types": ["tag"]},
         {"name": "crate", "types": ["cuboid"]},
@@ -64,38 +72,75 @@ class World:
 def build_world(rt: Runtime) -> World:
     rid = new_request_id()
     with transaction(rt.sessions) as db:
-        root = accounts.bootstrap(db, org_name="Org", org_slug="org", email="root@org.test",
-                                  password=PASSWORD, request_id=rid)
+        root = accounts.bootstrap(
+            db,
+            org_name="Org",
+            org_slug="org",
+            email="root@org.test",
+            password=PASSWORD,
+            request_id=rid,
+        )
         actor = accounts.actor_for(root, rid)
         project = projects.create_project(db, actor, name="P", classification="internal")
         other = projects.create_project(db, actor, name="Other")
         schemas.create_version(db, actor, project_id=project.id, definition=SCHEMA)
         schemas.create_version(db, actor, project_id=other.id, definition=SCHEMA)
-        asset = assets.upload_asset(db, rt, actor, project_id=project.id, filename="a.png",
-                                    stream=io.BytesIO(png_bytes(640, 480)))
-        other_asset = assets.upload_asset(db, rt, actor, project_id=other.id,
-                                          filename="b.png", stream=io.BytesIO(png_bytes(seed=1)))
+        asset = assets.add_asset(
+            db,
+            rt,
+            actor,
+            project_id=project.id,
+            filename="a.png",
+            stream=io.BytesIO(png_bytes(640, 480)),
+        )
+        other_asset = assets.add_asset(
+            db,
+            rt,
+            actor,
+            project_id=other.id,
+            filename="b.png",
+            stream=io.BytesIO(png_bytes(seed=1)),
+        )
         task = assets.create_tasks(db, actor, project_id=project.id, asset_ids=[asset.id])[0]
-        other_task = assets.create_tasks(db, actor, project_id=other.id,
-                                         asset_ids=[other_asset.id])[0]
+        other_task = assets.create_tasks(
+            db, actor, project_id=other.id, asset_ids=[other_asset.id]
+        )[0]
         users = {"orgadmin": root.id}
         tokens = {"orgadmin": accounts.create_token(db, actor, name="t")[1]}
         for role in Role:
-            user = accounts.create_user(db, actor, org_id=actor.org_id,
-                                        email=f"{role.value}@org.test", display_name=role.value,
-                                        password=PASSWORD)
-            projects.set_member(db, actor, project_id=project.id, user_id=user.id,
-                                role=role.value)
+            user = accounts.create_user(
+                db,
+                actor,
+                org_id=actor.org_id,
+                email=f"{role.value}@org.test",
+                display_name=role.value,
+                password=PASSWORD,
+            )
+            projects.set_member(db, actor, project_id=project.id, user_id=user.id, role=role.value)
             users[role.value] = user.id
             tokens[role.value] = accounts.create_token(db, accounts.actor_for(user), name="t")[1]
-        outsider = accounts.create_user(db, actor, org_id=actor.org_id,
-                                        email="outsider@org.test", display_name="outsider",
-                                        password=PASSWORD)
-        projects.set_member(db, actor, project_id=other.id, user_id=outsider.id,
-                            role=Role.ADMIN.value)
+        outsider = accounts.create_user(
+            db,
+            actor,
+            org_id=actor.org_id,
+            email="outsider@org.test",
+            display_name="outsider",
+            password=PASSWORD,
+        )
+        projects.set_member(
+            db, actor, project_id=other.id, user_id=outsider.id, role=Role.ADMIN.value
+        )
         users["outsider"] = outsider.id
-        tokens["outsider"] = accounts.create_token(db, accounts.actor_for(outsider),
-                                                   name="t")[1]
-        return World(rt=rt, app_client=TestClient(create_app(rt)), org_id=actor.org_id,
-                     project_id=project.id, other_project_id=other.id, asset_id=asset.id,
-                     task_id=task.id, other_task_id=other_task.id, users=users, tokens=tokens)
+        tokens["outsider"] = accounts.create_token(db, accounts.actor_for(outsider), name="t")[1]
+        return World(
+            rt=rt,
+            app_client=TestClient(create_app(rt)),
+            org_id=actor.org_id,
+            project_id=project.id,
+            other_project_id=other.id,
+            asset_id=asset.id,
+            task_id=task.id,
+            other_task_id=other_task.id,
+            users=users,
+            tokens=tokens,
+        )

@@ -241,7 +241,7 @@ def seed_demo(rt: Runtime) -> tuple[int, list[DemoUser], bool]:
             db, actor, project_id=project.id, definition=SCHEMA, note="demo schema"
         )
         for image in ("astronaut", "coffee", "chelsea", "rocket"):
-            asset = assets.upload_asset(
+            asset = assets.add_asset(
                 db,
                 rt,
                 actor,

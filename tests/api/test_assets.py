@@ -25,14 +25,21 @@ def _counts(world: World) -> tuple[int, int, int]:
 
 
 def _upload(world: World, name: str, data: bytes, who: str = "program_manager"):  # type: ignore[no-untyped-def]
-    return world.client(who).post(f"/api/projects/{world.project_id}/assets",
-                                  files={"file": (name, data, "application/octet-stream")})
+    return world.client(who).post(
+        f"/api/projects/{world.project_id}/assets",
+        files={"file": (name, data, "application/octet-stream")},
+    )
 
 
 def _png_header_claiming(width: int, height: int) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
@@ -50,7 +57,8 @@ def test_good_png_and_jpeg_are_stored_and_readable(world: World) -> None:
     assert _upload(world, "photo.jpg", buf.getvalue()).status_code == 201
     assert _counts(world) == (before[0] + 2, before[1] + 2, 0)
     content = world.client("annotator").get(
-        f"/api/projects/{world.project_id}/assets/{body['id']}/content")
+        f"/api/projects/{world.project_id}/assets/{body['id']}/content"
+    )
     assert content.status_code == 200 and content.content == data
     assert content.headers["content-type"] == "image/png"
 
@@ -67,8 +75,13 @@ def test_good_png_and_jpeg_are_stored_and_readable(world: World) -> None:
         ("x" * 300 + ".png", lambda: png_bytes(), 400, "longer than 255 bytes"),
     ],
 )
-def test_hostile_uploads_are_refused_cleanly(world: World, name: str, make, status: int,  # type: ignore[no-untyped-def]
-                                             fragment: str) -> None:
+def test_hostile_uploads_are_refused_cleanly(
+    world: World,
+    name: str,
+    make,
+    status: int,  # type: ignore[no-untyped-def]
+    fragment: str,
+) -> None:
     world.rt = world.rt  # the same runtime the app uses
     before = _counts(world)
     r = _upload(world, name, make())
@@ -86,9 +99,12 @@ def _jpeg() -> bytes:
 
 def test_size_limit_refuses_without_leftovers(world: World) -> None:
     app_rt = world.app_client.app.state.runtime
-    app_rt_limited = type(app_rt)(settings=app_rt.settings.with_changes(max_upload_bytes=1000),
-                                  engine=app_rt.engine, sessions=app_rt.sessions,
-                                  blobs=app_rt.blobs)
+    app_rt_limited = type(app_rt)(
+        settings=app_rt.settings.with_changes(max_upload_bytes=1000),
+        engine=app_rt.engine,
+        sessions=app_rt.sessions,
+        blobs=app_rt.blobs,
+    )
     world.app_client.app.state.runtime = app_rt_limited
     before = _counts(world)
     r = _upload(world, "big.png", png_bytes(200, 200))
@@ -106,8 +122,12 @@ def test_annotator_cannot_upload_and_outsider_sees_nothing(world: World) -> None
     assert _upload(world, "a.png", png_bytes(), who="annotator").status_code == 403
     r = _upload(world, "a.png", png_bytes(), who="outsider")
     assert r.status_code == 404
-    assert world.client("outsider").get(
-        f"/api/projects/{world.project_id}/assets/{world.asset_id}/content").status_code == 404
+    assert (
+        world.client("outsider")
+        .get(f"/api/projects/{world.project_id}/assets/{world.asset_id}/content")
+        .status_code
+        == 404
+    )
 
 
 def test_duplicate_content_shares_one_blob(world: World) -> None:

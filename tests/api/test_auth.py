@@ -39,8 +39,13 @@ def test_wrong_password_counts_then_locks_and_audits(world: World) -> None:
     r = c.post("/api/auth/login", json={"email": "reviewer@org.test", "password": PASSWORD})
     assert r.status_code == 423
     actions = _actions(world)
-    assert actions[-5:] == ["auth.sign_in_failed", "auth.sign_in_failed",
-                            "auth.sign_in_failed", "auth.account_locked", "auth.sign_in_failed"]
+    assert actions[-5:] == [
+        "auth.sign_in_failed",
+        "auth.sign_in_failed",
+        "auth.sign_in_failed",
+        "auth.account_locked",
+        "auth.sign_in_failed",
+    ]
     # the reviewer's existing token stops working too
     assert world.client("reviewer").get("/api/auth/me").status_code == 423
     # an org admin unlocks
@@ -87,8 +92,11 @@ def test_garbage_credentials_are_401_with_json(world: World) -> None:
 
 def test_request_id_is_echoed_and_recorded(world: World) -> None:
     c = world.client(None)
-    r = c.post("/api/auth/login", json={"email": "auditor@org.test", "password": PASSWORD},
-               headers={"X-Request-ID": "req-123"})
+    r = c.post(
+        "/api/auth/login",
+        json={"email": "auditor@org.test", "password": PASSWORD},
+        headers={"X-Request-ID": "req-123"},
+    )
     assert r.headers["x-request-id"] == "req-123"
     with world.rt.sessions() as db:
         ev = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()

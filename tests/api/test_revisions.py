@@ -10,21 +10,47 @@ from sqlalchemy import func, select
 from labelproof.store.models import AnnotationRevision
 from tests.world import World
 
-BOX = {"id": "b1", "type": "box", "label": "car", "geometry": {"x": 10, "y": 20, "w": 30, "h": 40},
-       "attributes": {"occluded": True, "color": "red"}}
-POLY = {"id": "p1", "type": "polygon", "label": "car",
-        "geometry": {"points": [[100, 100], [200, 100], [200, 180], [100, 180]], "holes": []}}
-KP = {"id": "k1", "type": "keypoints", "label": "person",
-      "geometry": {"points": [[50, 50, 2], [55, 90, 1], [0, 0, 0]]}}
-LINE = {"id": "l1", "type": "polyline", "label": "lane", "geometry": {"points": [[0, 400], [639, 390]]}}
+BOX = {
+    "id": "b1",
+    "type": "box",
+    "label": "car",
+    "geometry": {"x": 10, "y": 20, "w": 30, "h": 40},
+    "attributes": {"occluded": True, "color": "red"},
+}
+POLY = {
+    "id": "p1",
+    "type": "polygon",
+    "label": "car",
+    "geometry": {"points": [[100, 100], [200, 100], [200, 180], [100, 180]], "holes": []},
+}
+KP = {
+    "id": "k1",
+    "type": "keypoints",
+    "label": "person",
+    "geometry": {"points": [[50, 50, 2], [55, 90, 1], [0, 0, 0]]},
+}
+LINE = {
+    "id": "l1",
+    "type": "polyline",
+    "label": "lane",
+    "geometry": {"points": [[0, 400], [639, 390]]},
+}
 TAG = {"id": "t1", "type": "tag", "label": "weather", "geometry": {}}
 
 
-def _save(world: World, who: str, base: int, items: list[dict[str, Any]], key: str,
-          task: int | None = None) -> Any:
-    return world.client(who).put(f"/api/tasks/{task or world.task_id}/annotations",
-                                 json={"base_revision": base, "annotations": items},
-                                 headers={"Idempotency-Key": key})
+def _save(
+    world: World,
+    who: str,
+    base: int,
+    items: list[dict[str, Any]],
+    key: str,
+    task: int | None = None,
+) -> Any:
+    return world.client(who).put(
+        f"/api/tasks/{task or world.task_id}/annotations",
+        json={"base_revision": base, "annotations": items},
+        headers={"Idempotency-Key": key},
+    )
 
 
 def test_save_then_read_back_canonical(world: World) -> None:
@@ -93,14 +119,21 @@ def test_bad_geometry_names_the_field(world: World) -> None:
 def test_malformed_bodies_get_422_with_field(world: World) -> None:
     c = world.client("annotator")
     url = f"/api/tasks/{world.task_id}/annotations"
-    r = c.put(url, content=b"{not json", headers={"Idempotency-Key": "x",
-                                                  "content-type": "application/json"})
+    r = c.put(
+        url,
+        content=b"{not json",
+        headers={"Idempotency-Key": "x", "content-type": "application/json"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "invalid_input"
-    r = c.put(url, json={"base_revision": "one", "annotations": []},
-              headers={"Idempotency-Key": "x"})
+    r = c.put(
+        url, json={"base_revision": "one", "annotations": []}, headers={"Idempotency-Key": "x"}
+    )
     assert r.status_code == 422 and r.json()["field"] == "base_revision"
-    r = c.put(url, json={"base_revision": 0, "annotations": [{"type": "box"}]},
-              headers={"Idempotency-Key": "x"})
+    r = c.put(
+        url,
+        json={"base_revision": 0, "annotations": [{"type": "box"}]},
+        headers={"Idempotency-Key": "x"},
+    )
     assert r.status_code == 422 and r.json()["field"] == "annotations[0].label"
     r = c.put(url, json={"base_revision": 0, "annotations": []})
     assert r.status_code == 422 and r.json()["field"] == "idempotency_key"

@@ -42,11 +42,21 @@ def _spare_user(world: World) -> int:
 
         root = db.get(User, world.users["orgadmin"])
         assert root is not None
-        user = accounts.create_user(db, accounts.actor_for(root), org_id=world.org_id,
-                                    email=f"{uuid.uuid4().hex[:8]}@org.test", display_name="s",
-                                    password=PASSWORD)
-        projects.set_member(db, accounts.actor_for(root), project_id=world.project_id,
-                            user_id=user.id, role="annotator")
+        user = accounts.create_user(
+            db,
+            accounts.actor_for(root),
+            org_id=world.org_id,
+            email=f"{uuid.uuid4().hex[:8]}@org.test",
+            display_name="s",
+            password=PASSWORD,
+        )
+        projects.set_member(
+            db,
+            accounts.actor_for(root),
+            project_id=world.project_id,
+            user_id=user.id,
+            role="annotator",
+        )
         return user.id
 
 
@@ -65,63 +75,106 @@ def _revoke_own(w: World, c: Any) -> httpx.Response:
 P = "/api/projects/{p}"
 ROUTES: dict[str, Route] = {
     "health": Route(PUBLIC, lambda w, c: c.get("/api/health")),
-    "login": Route(PUBLIC, lambda w, c: c.post(
-        "/api/auth/login", json={"email": "annotator@org.test", "password": PASSWORD})),
+    "login": Route(
+        PUBLIC,
+        lambda w, c: c.post(
+            "/api/auth/login", json={"email": "annotator@org.test", "password": PASSWORD}
+        ),
+    ),
     "logout": Route(SIGNED_IN, lambda w, c: c.post("/api/auth/logout")),
     "get_me": Route(SIGNED_IN, lambda w, c: c.get("/api/auth/me")),
     "list_tokens": Route(SIGNED_IN, lambda w, c: c.get("/api/auth/tokens")),
     "create_token": Route(SIGNED_IN, lambda w, c: c.post("/api/auth/tokens", json={"name": "x"})),
     "revoke_token": Route(SIGNED_IN, _revoke_own),
-    "create_org": Route(SUPERUSER, lambda w, c: c.post(
-        "/api/orgs", json={"name": "O", "slug": f"o-{uuid.uuid4().hex[:8]}"})),
-    "create_user": Route(ORG_ADMIN, lambda w, c: c.post("/api/users", json={
-        "email": f"{uuid.uuid4().hex[:8]}@org.test", "password": PASSWORD})),
+    "create_org": Route(
+        SUPERUSER,
+        lambda w, c: c.post("/api/orgs", json={"name": "O", "slug": f"o-{uuid.uuid4().hex[:8]}"}),
+    ),
+    "create_user": Route(
+        ORG_ADMIN,
+        lambda w, c: c.post(
+            "/api/users", json={"email": f"{uuid.uuid4().hex[:8]}@org.test", "password": PASSWORD}
+        ),
+    ),
     "list_users": Route(ORG_ADMIN, lambda w, c: c.get("/api/users")),
-    "unlock_user": Route(ORG_ADMIN, lambda w, c: c.post(
-        f"/api/users/{w.users['annotator']}/unlock")),
+    "unlock_user": Route(
+        ORG_ADMIN, lambda w, c: c.post(f"/api/users/{w.users['annotator']}/unlock")
+    ),
     "list_projects": Route(SIGNED_IN, lambda w, c: c.get("/api/projects")),
     "create_project": Route(ORG_ADMIN, lambda w, c: c.post("/api/projects", json={"name": "N"})),
     "get_project": Route(Action.PROJECT_READ, lambda w, c: c.get(P.format(p=w.project_id))),
-    "list_members": Route(Action.MEMBER_READ, lambda w, c: c.get(
-        P.format(p=w.project_id) + "/members")),
-    "set_member": Route(Action.MEMBER_MANAGE, lambda w, c: c.put(
-        P.format(p=w.project_id) + "/members",
-        json={"user_id": _spare_user(w), "role": "reviewer"})),
-    "remove_member": Route(Action.MEMBER_MANAGE, lambda w, c: c.delete(
-        P.format(p=w.project_id) + f"/members/{_spare_user(w)}")),
-    "create_schema_version": Route(Action.SCHEMA_WRITE, lambda w, c: c.post(
-        P.format(p=w.project_id) + "/schemas", json={"definition": SCHEMA})),
-    "list_schema_versions": Route(Action.SCHEMA_READ, lambda w, c: c.get(
-        P.format(p=w.project_id) + "/schemas")),
-    "get_schema_version": Route(Action.SCHEMA_READ, lambda w, c: c.get(
-        P.format(p=w.project_id) + "/schemas/1")),
-    "list_audit_events": Route(Action.AUDIT_READ, lambda w, c: c.get(
-        P.format(p=w.project_id) + "/audit")),
-    "upload_asset": Route(Action.ASSET_UPLOAD, lambda w, c: c.post(
-        P.format(p=w.project_id) + "/assets",
-        files={"file": ("x.png", png_bytes(seed=uuid.uuid4().int % 1000), "image/png")})),
-    "list_assets": Route(Action.ASSET_READ, lambda w, c: c.get(
-        P.format(p=w.project_id) + "/assets")),
-    "get_asset": Route(Action.ASSET_READ, lambda w, c: c.get(
-        P.format(p=w.project_id) + f"/assets/{w.asset_id}")),
-    "get_asset_content": Route(Action.ASSET_READ, lambda w, c: c.get(
-        P.format(p=w.project_id) + f"/assets/{w.asset_id}/content")),
-    "create_tasks": Route(Action.TASK_CREATE, lambda w, c: c.post(
-        P.format(p=w.project_id) + "/tasks", json={"asset_ids": [w.asset_id]})),
-    "list_tasks": Route(Action.TASK_READ, lambda w, c: c.get(
-        P.format(p=w.project_id) + "/tasks")),
+    "list_members": Route(
+        Action.MEMBER_READ, lambda w, c: c.get(P.format(p=w.project_id) + "/members")
+    ),
+    "set_member": Route(
+        Action.MEMBER_MANAGE,
+        lambda w, c: c.put(
+            P.format(p=w.project_id) + "/members",
+            json={"user_id": _spare_user(w), "role": "reviewer"},
+        ),
+    ),
+    "remove_member": Route(
+        Action.MEMBER_MANAGE,
+        lambda w, c: c.delete(P.format(p=w.project_id) + f"/members/{_spare_user(w)}"),
+    ),
+    "create_schema_version": Route(
+        Action.SCHEMA_WRITE,
+        lambda w, c: c.post(P.format(p=w.project_id) + "/schemas", json={"definition": SCHEMA}),
+    ),
+    "list_schema_versions": Route(
+        Action.SCHEMA_READ, lambda w, c: c.get(P.format(p=w.project_id) + "/schemas")
+    ),
+    "get_schema_version": Route(
+        Action.SCHEMA_READ, lambda w, c: c.get(P.format(p=w.project_id) + "/schemas/1")
+    ),
+    "list_audit_events": Route(
+        Action.AUDIT_READ, lambda w, c: c.get(P.format(p=w.project_id) + "/audit")
+    ),
+    "upload_asset": Route(
+        Action.ASSET_UPLOAD,
+        lambda w, c: c.post(
+            P.format(p=w.project_id) + "/assets",
+            files={"file": ("x.png", png_bytes(seed=uuid.uuid4().int % 1000), "image/png")},
+        ),
+    ),
+    "list_assets": Route(
+        Action.ASSET_READ, lambda w, c: c.get(P.format(p=w.project_id) + "/assets")
+    ),
+    "get_asset": Route(
+        Action.ASSET_READ, lambda w, c: c.get(P.format(p=w.project_id) + f"/assets/{w.asset_id}")
+    ),
+    "get_asset_content": Route(
+        Action.ASSET_READ,
+        lambda w, c: c.get(P.format(p=w.project_id) + f"/assets/{w.asset_id}/content"),
+    ),
+    "create_tasks": Route(
+        Action.TASK_CREATE,
+        lambda w, c: c.post(P.format(p=w.project_id) + "/tasks", json={"asset_ids": [w.asset_id]}),
+    ),
+    "list_tasks": Route(Action.TASK_READ, lambda w, c: c.get(P.format(p=w.project_id) + "/tasks")),
     "get_task": Route(Action.TASK_READ, lambda w, c: c.get(f"/api/tasks/{w.task_id}")),
-    "get_annotations": Route(Action.ANNOTATION_READ, lambda w, c: c.get(
-        f"/api/tasks/{w.task_id}/annotations")),
-    "save_annotations": Route(Action.ANNOTATION_WRITE, lambda w, c: c.put(
-        f"/api/tasks/{w.task_id}/annotations",
-        json={"base_revision": _current(w), "annotations": [
-            {"type": "box", "label": "car", "geometry": {"x": 1, "y": 1, "w": 5, "h": 5}}]},
-        headers={"Idempotency-Key": uuid.uuid4().hex})),
-    "list_revisions": Route(Action.ANNOTATION_READ, lambda w, c: c.get(
-        f"/api/tasks/{w.task_id}/revisions")),
-    "get_revision": Route(Action.ANNOTATION_READ, lambda w, c: c.get(
-        f"/api/tasks/{w.task_id}/revisions/1")),
+    "get_annotations": Route(
+        Action.ANNOTATION_READ, lambda w, c: c.get(f"/api/tasks/{w.task_id}/annotations")
+    ),
+    "save_annotations": Route(
+        Action.ANNOTATION_WRITE,
+        lambda w, c: c.put(
+            f"/api/tasks/{w.task_id}/annotations",
+            json={
+                "base_revision": _current(w),
+                "annotations": [
+                    {"type": "box", "label": "car", "geometry": {"x": 1, "y": 1, "w": 5, "h": 5}}
+                ],
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
+    ),
+    "list_revisions": Route(
+        Action.ANNOTATION_READ, lambda w, c: c.get(f"/api/tasks/{w.task_id}/revisions")
+    ),
+    "get_revision": Route(
+        Action.ANNOTATION_READ, lambda w, c: c.get(f"/api/tasks/{w.task_id}/revisions/1")
+    ),
 }
 
 ACTORS = [r.value for r in Role] + ["orgadmin", "outsider"]
@@ -156,8 +209,14 @@ def _seed_revision(world: World) -> None:
 
         root = db.get(User, world.users["orgadmin"])
         assert root is not None
-        revisions.save(db, accounts.actor_for(root, new_request_id()), task_id=world.task_id,
-                       base_revision=0, annotations=[], idempotency_key="seed")
+        revisions.save(
+            db,
+            accounts.actor_for(root, new_request_id()),
+            task_id=world.task_id,
+            base_revision=0,
+            annotations=[],
+            idempotency_key="seed",
+        )
 
 
 def test_every_route_is_in_the_matrix(world: World) -> None:
@@ -177,8 +236,10 @@ def test_route_access_matches_matrix(world: World, who: str | None) -> None:
         response = route.call(world, client)
         expected = _expect(route, who)
         if response.status_code not in expected:
-            failures.append(f"{op_id} as {who}: {response.status_code} not in {sorted(expected)}"
-                            f" ({response.text[:120]})")
+            failures.append(
+                f"{op_id} as {who}: {response.status_code} not in {sorted(expected)}"
+                f" ({response.text[:120]})"
+            )
         elif response.status_code >= 400:
             assert response.json()["code"], op_id
     assert not failures, "\n".join(failures)
@@ -186,11 +247,14 @@ def test_route_access_matches_matrix(world: World, who: str | None) -> None:
 
 def test_other_projects_ids_are_404_not_403(world: World) -> None:
     c = world.client("annotator")
-    for url in (f"/api/projects/{world.other_project_id}",
-                f"/api/projects/{world.other_project_id}/assets",
-                f"/api/tasks/{world.other_task_id}",
-                f"/api/tasks/{world.other_task_id}/annotations",
-                "/api/projects/999999", "/api/tasks/999999"):
+    for url in (
+        f"/api/projects/{world.other_project_id}",
+        f"/api/projects/{world.other_project_id}/assets",
+        f"/api/tasks/{world.other_task_id}",
+        f"/api/tasks/{world.other_task_id}/annotations",
+        "/api/projects/999999",
+        "/api/tasks/999999",
+    ):
         r = c.get(url)
         assert r.status_code == 404, url
         assert r.json()["code"] == "not_found"

@@ -173,8 +173,18 @@ class RevisionOut(BaseModel):
     annotations: list[dict[str, Any]]
 
 
-class SaveOut(RevisionOut):
+class SaveOut(BaseModel):
+    """The revision a save made (or, on a replay, had made); its annotations are the ones
+    sent, in canonical form, readable with ``get_annotations``."""
+
+    task_id: int
+    number: int
+    base_number: int
+    schema_version_id: int
+    author_id: int
+    created_at: datetime
     created: bool
+    count: int
 
 
 class AuditOut(Out):

@@ -117,7 +117,7 @@ def project_member(
     rt = runtime(data_dir)
     with transaction(rt.sessions) as db:
         actor = acting(db, as_user)
-        member = projects.set_member(
+        member, _user = projects.set_member(
             db, actor, project_id=project_id, user_id=acting(db, email).user_id, role=role
         )
     typer.echo(f"{email} is {member.role} in project {project_id}")
@@ -152,19 +152,15 @@ def asset_add(
 ) -> None:
     """Upload images (each checked as a hostile file) and make a task for each."""
     rt = runtime(data_dir)
+    with rt.read() as db:
+        actor = acting(db, as_user)
     for path in files:
-        with transaction(rt.sessions) as db, open(path, "rb") as fh:
-            actor = acting(db, as_user)
-            asset = assets.upload_asset(
-                db, rt, actor, project_id=project_id, filename=path.name, stream=fh
+        with open(path, "rb") as fh:
+            asset, task = assets.upload_asset(
+                rt, actor, project_id=project_id, filename=path.name, stream=fh, make_task=tasks
             )
-            line = f"asset {asset.id} {asset.filename} {asset.width}x{asset.height}"
-            if tasks:
-                task = assets.create_tasks(db, actor, project_id=project_id, asset_ids=[asset.id])[
-                    0
-                ]
-                line += f" task {task.id}"
-        typer.echo(line)
+        line = f"asset {asset.id} {asset.filename} {asset.width}x{asset.height}"
+        typer.echo(line + (f" task {task.id}" if task else ""))
 
 
 @task_app.command("list")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from sqlalchemy import func, select
@@ -11,33 +12,45 @@ from sqlalchemy.orm import Session
 from labelproof.errors import InvalidInput, NotFound
 from labelproof.services.audit import AuditAction, AuditRecord, record
 from labelproof.services.context import Actor, Runtime
-from labelproof.services.images import inspect_image
+from labelproof.services.images import ImageInfo, inspect_image
 from labelproof.services.permissions import Action, authorize
+from labelproof.store.blobs import StagedBlob
 from labelproof.store.models import Asset, Task
 
 TASK_MODES = ("single", "consensus", "gold")
 
 
-def upload_asset(
-    db: Session,
-    rt: Runtime,
-    actor: Actor,
-    *,
-    project_id: int,
-    filename: str | None,
-    stream: BinaryIO,
-) -> Asset:
-    """Store an uploaded image after every hostile-file check; all or nothing.
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that passed every hostile-file check and sits staged, not yet stored."""
 
-    The bytes are staged in a private temporary file and only moved into the blob store
-    once they passed inspection; if the row cannot be written, a blob no row uses is removed.
-    """
-    authorize(db, actor, project_id, Action.ASSET_UPLOAD)
+    staged: StagedBlob
+    info: ImageInfo
+
+
+def check_upload(rt: Runtime, *, filename: str | None, stream: BinaryIO) -> CheckedUpload:
+    """Stage and inspect an upload outside any transaction; the caller stores or discards."""
     staged = rt.blobs.stage(stream, max_bytes=rt.settings.max_upload_bytes)
     try:
         info = inspect_image(
             staged.path, filename=filename or "", max_pixels=rt.settings.max_pixels
         )
+    except BaseException:
+        rt.blobs.discard(staged)
+        raise
+    return CheckedUpload(staged=staged, info=info)
+
+
+def store_upload(
+    db: Session, rt: Runtime, actor: Actor, *, project_id: int, upload: CheckedUpload
+) -> Asset:
+    """Move a checked upload into the blob store and record its row, all or nothing.
+
+    If the row cannot be written, a blob that no row used before is removed again.
+    """
+    authorize(db, actor, project_id, Action.ASSET_UPLOAD)
+    staged, info = upload.staged, upload.info
+    try:
         existed = rt.blobs.exists(staged.sha256)
         rt.blobs.commit(staged)
     except BaseException:
@@ -76,6 +89,32 @@ def upload_asset(
     return asset
 
 
+def upload_asset(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    project_id: int,
+    filename: str | None,
+    stream: BinaryIO,
+    make_task: bool = False,
+) -> tuple[Asset, Task | None]:
+    """Authorize, check (outside the write lock), then store an upload and maybe a task."""
+    with rt.read() as db:
+        authorize(db, actor, project_id, Action.ASSET_UPLOAD)
+        if make_task:
+            authorize(db, actor, project_id, Action.TASK_CREATE)
+    upload = check_upload(rt, filename=filename, stream=stream)
+    try:
+        with rt.write() as db:
+            asset = store_upload(db, rt, actor, project_id=project_id, upload=upload)
+            task = None
+            if make_task:
+                task = create_tasks(db, actor, project_id=project_id, asset_ids=[asset.id])[0]
+    finally:
+        rt.blobs.discard(upload.staged)
+    return asset, task
+
+
 def list_assets(
     db: Session, actor: Actor, *, project_id: int, offset: int = 0, limit: int = 100
 ) -> tuple[list[Asset], int]:
@@ -102,22 +141,23 @@ def get_asset(db: Session, actor: Actor, *, project_id: int, asset_id: int) -> A
     return asset
 
 
-def read_asset(
-    db: Session, rt: Runtime, actor: Actor, *, project_id: int, asset_id: int
-) -> tuple[Asset, bytes]:
-    asset = get_asset(db, actor, project_id=project_id, asset_id=asset_id)
+def read_asset(rt: Runtime, actor: Actor, *, project_id: int, asset_id: int) -> tuple[Asset, bytes]:
+    """An asset's bytes; every read is an audit event (recorded after the bytes were read)."""
+    with rt.read() as db:
+        asset = get_asset(db, actor, project_id=project_id, asset_id=asset_id)
     data = rt.blobs.read(asset.sha256)
-    record(
-        db,
-        AuditRecord(
-            AuditAction.ASSET_READ,
-            "asset",
-            str(asset.id),
-            actor.user_id,
-            actor.request_id,
-            project_id,
-        ),
-    )
+    with rt.write() as db:
+        record(
+            db,
+            AuditRecord(
+                AuditAction.ASSET_READ,
+                "asset",
+                str(asset.id),
+                actor.user_id,
+                actor.request_id,
+                project_id,
+            ),
+        )
     return asset, data
 
 
@@ -187,3 +227,15 @@ def get_task(db: Session, actor: Actor, *, task_id: int, action: Action = Action
     except NotFound:
         raise NotFound(f"task {task_id} not found") from None
     return task
+
+
+def add_asset(
+    db: Session, rt: Runtime, actor: Actor, *, project_id: int, filename: str, stream: BinaryIO
+) -> Asset:
+    """Check and store an upload inside the caller's transaction (seeding, imports)."""
+    authorize(db, actor, project_id, Action.ASSET_UPLOAD)
+    upload = check_upload(rt, filename=filename, stream=stream)
+    try:
+        return store_upload(db, rt, actor, project_id=project_id, upload=upload)
+    finally:
+        rt.blobs.discard(upload.staged)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -36,6 +39,32 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     blobs: LocalBlobStore
+    writer_lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One writing unit of work, committed before this returns.
+
+        On SQLite, writers of this process queue on a lock (woken in turn, without the
+        busy-timeout's sleeps) and the whole unit runs in the caller's thread, so no thread
+        ever holds the database's write lock while waiting for something else.
+        """
+        from labelproof.store.db import transaction
+
+        guard = self.writer_lock if self.settings.is_sqlite else nullcontext()
+        with guard, transaction(self.sessions) as db:
+            yield db
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work (SQLite: a deferred transaction beside the writer)."""
+        from labelproof.store.db import read_only_engine
+
+        session = self.sessions(bind=read_only_engine(self.engine))
+        try:
+            yield session
+        finally:
+            session.close()  # ends the read transaction; loaded objects stay readable
 
 
 def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:

@@ -98,7 +98,7 @@ def get_project(db: Session, actor: Actor, *, project_id: int) -> tuple[Project,
 
 def set_member(
     db: Session, actor: Actor, *, project_id: int, user_id: int, role: str
-) -> Membership:
+) -> tuple[Membership, User]:
     project = authorize(db, actor, project_id, Action.MEMBER_MANAGE)
     parsed = parse_role(role)
     user = db.get(User, user_id)
@@ -125,7 +125,7 @@ def set_member(
             {"user_id": user_id, "role": parsed.value},
         ),
     )
-    return member
+    return member, user
 
 
 def remove_member(db: Session, actor: Actor, *, project_id: int, user_id: int) -> None:

@@ -25,7 +25,7 @@ from labelproof.errors import Conflict, InvalidGeometry, InvalidInput, NotFound,
 from labelproof.services import schemas
 from labelproof.services.assets import get_task
 from labelproof.services.audit import AuditAction, AuditRecord, record
-from labelproof.services.context import Actor
+from labelproof.services.context import Actor, Runtime
 from labelproof.services.permissions import Action
 from labelproof.store.models import AnnotationRevision, Asset, SchemaVersion
 
@@ -155,7 +155,21 @@ def _stale(current: AnnotationRevision | None, base: int) -> StaleRevision:
     )
 
 
-def save(
+@dataclass(frozen=True)
+class PreparedSave:
+    """A save that passed authorization and validation, ready to be committed."""
+
+    task_id: int
+    project_id: int
+    schema_version_id: int
+    schema_version: int
+    base_revision: int
+    idempotency_key: str
+    items: list[dict[str, Any]]
+    digest: str
+
+
+def prepare_save(
     db: Session,
     actor: Actor,
     *,
@@ -163,7 +177,8 @@ def save(
     base_revision: int,
     annotations: Any,
     idempotency_key: str,
-) -> SaveResult:
+) -> PreparedSave:
+    """Authorize and validate a save (reads only: runs outside the write transaction)."""
     task = get_task(db, actor, task_id=task_id, action=Action.ANNOTATION_WRITE)
     if not isinstance(idempotency_key, str) or not _KEY.match(idempotency_key):
         raise _fail("idempotency_key", "must be 1-128 characters of A-Z a-z 0-9 . _ : -")
@@ -180,21 +195,46 @@ def save(
     digest = hashlib.sha256(
         orjson.dumps({"base": base_revision, "items": items}, option=orjson.OPT_SORT_KEYS)
     ).hexdigest()
-    existing = _by_key(db, task_id, idempotency_key)
-    if existing is not None:
-        return _replay(existing, digest, idempotency_key)
-    current = current_revision(db, task_id)
-    if (current.number if current else 0) != base_revision:
-        raise _stale(current, base_revision)
-    revision = AnnotationRevision(
+    return PreparedSave(
         task_id=task_id,
-        number=base_revision + 1,
-        base_number=base_revision,
+        project_id=task.project_id,
         schema_version_id=schema.id,
-        author_id=actor.user_id,
+        schema_version=schema.version,
+        base_revision=base_revision,
         idempotency_key=idempotency_key,
-        payload_sha256=digest,
-        annotations=items,
+        items=items,
+        digest=digest,
+    )
+
+
+def commit_save(db: Session, actor: Actor, prepared: PreparedSave) -> SaveResult:
+    """Append a prepared save as the next revision, or replay / refuse it.
+
+    Authorization is checked again, and the schema version must still be the latest: a
+    save validated against an older schema is refused as stale, to be validated again.
+    """
+    p = prepared
+    get_task(db, actor, task_id=p.task_id, action=Action.ANNOTATION_WRITE)
+    existing = _by_key(db, p.task_id, p.idempotency_key)
+    if existing is not None:
+        return _replay(existing, p.digest, p.idempotency_key)
+    if schemas.latest_version(db, p.project_id).id != p.schema_version_id:
+        raise Conflict(
+            "the label schema changed while this save was checked; send it again",
+            field="schema",
+        )
+    current = current_revision(db, p.task_id)
+    if (current.number if current else 0) != p.base_revision:
+        raise _stale(current, p.base_revision)
+    revision = AnnotationRevision(
+        task_id=p.task_id,
+        number=p.base_revision + 1,
+        base_number=p.base_revision,
+        schema_version_id=p.schema_version_id,
+        author_id=actor.user_id,
+        idempotency_key=p.idempotency_key,
+        payload_sha256=p.digest,
+        annotations=p.items,
     )
     try:
         with db.begin_nested():
@@ -202,23 +242,72 @@ def save(
             db.flush()
     except IntegrityError:
         # A concurrent save won the race (same number) or replayed the same key.
-        existing = _by_key(db, task_id, idempotency_key)
+        existing = _by_key(db, p.task_id, p.idempotency_key)
         if existing is not None:
-            return _replay(existing, digest, idempotency_key)
-        raise _stale(current_revision(db, task_id), base_revision) from None
+            return _replay(existing, p.digest, p.idempotency_key)
+        raise _stale(current_revision(db, p.task_id), p.base_revision) from None
     record(
         db,
         AuditRecord(
             AuditAction.ANNOTATIONS_SAVED,
             "task",
-            str(task_id),
+            str(p.task_id),
             actor.user_id,
             actor.request_id,
-            task.project_id,
-            {"revision": revision.number, "count": len(items), "schema_version": schema.version},
+            p.project_id,
+            {
+                "revision": revision.number,
+                "count": len(p.items),
+                "schema_version": p.schema_version,
+            },
         ),
     )
     return SaveResult(revision, created=True)
+
+
+def save(
+    db: Session,
+    actor: Actor,
+    *,
+    task_id: int,
+    base_revision: int,
+    annotations: Any,
+    idempotency_key: str,
+) -> SaveResult:
+    """Prepare and commit a save in the caller's transaction (CLI, seeding)."""
+    prepared = prepare_save(
+        db,
+        actor,
+        task_id=task_id,
+        base_revision=base_revision,
+        annotations=annotations,
+        idempotency_key=idempotency_key,
+    )
+    return commit_save(db, actor, prepared)
+
+
+def save_via(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    task_id: int,
+    base_revision: int,
+    annotations: Any,
+    idempotency_key: str,
+) -> SaveResult:
+    """Validate in a read transaction, then append in a short write transaction, so the
+    database's write lock is held only for the checks and inserts, not for validation."""
+    with rt.read() as db:
+        prepared = prepare_save(
+            db,
+            actor,
+            task_id=task_id,
+            base_revision=base_revision,
+            annotations=annotations,
+            idempotency_key=idempotency_key,
+        )
+    with rt.write() as db:
+        return commit_save(db, actor, prepared)
 
 
 def get_current(db: Session, actor: Actor, *, task_id: int) -> AnnotationRevision | None:

@@ -29,9 +29,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # BEGIN IMMEDIATE takes the write lock at the start of every transaction, so two
-    # writers never deadlock upgrading read locks; busy_timeout makes the second one wait.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A transaction that may write begins IMMEDIATE: it takes the write lock at once, so
+    # two writers never fail upgrading a read snapshot; busy_timeout makes the second wait.
+    # Read-only work (``read_only_engine``) begins DEFERRED and runs beside writers (WAL).
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -41,13 +43,20 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=8,
-            max_overflow=8,
+            # More connections than the server's worker threads (40), so a request never
+            # waits for a connection; SQLite connections are cheap.
+            pool_size=48,
+            max_overflow=16,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=20, max_overflow=30, pool_pre_ping=True)
+
+
+def read_only_engine(engine: Engine) -> Engine:
+    """The same pool, for transactions that only read (SQLite: BEGIN DEFERRED)."""
+    return engine.execution_options(sqlite_begin="DEFERRED")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from labelproof.api.deps import CurrentActor, RuntimeDep, SessionDep
+from labelproof.api.deps import CurrentActor, RuntimeDep, SessionDep, UnitOfWorkDep
 from labelproof.api.models import AssetOut, Page, TaskOut, TasksIn
 from labelproof.services import assets
 
@@ -13,15 +13,11 @@ router = APIRouter(prefix="/api", tags=["assets"])
 
 @router.post("/projects/{project_id}/assets", status_code=201)
 def upload_asset(
-    project_id: int,
-    db: SessionDep,
-    rt: RuntimeDep,
-    actor: CurrentActor,
-    file: UploadFile = File(...),
+    project_id: int, rt: RuntimeDep, actor: CurrentActor, file: UploadFile = File(...)
 ) -> AssetOut:
     """Upload one image (PNG, JPEG, TIFF, WebP, BMP), checked as a hostile file."""
-    asset = assets.upload_asset(
-        db, rt, actor, project_id=project_id, filename=file.filename, stream=file.file
+    asset, _task = assets.upload_asset(
+        rt, actor, project_id=project_id, filename=file.filename, stream=file.file
     )
     return AssetOut.model_validate(asset)
 
@@ -55,10 +51,10 @@ def get_asset(project_id: int, asset_id: int, db: SessionDep, actor: CurrentActo
     responses={200: {"content": {"image/*": {}}, "description": "The image bytes."}},
 )
 def get_asset_content(
-    project_id: int, asset_id: int, db: SessionDep, rt: RuntimeDep, actor: CurrentActor
+    project_id: int, asset_id: int, rt: RuntimeDep, actor: CurrentActor
 ) -> Response:
     """The image itself (every read is an audit event)."""
-    asset, data = assets.read_asset(db, rt, actor, project_id=project_id, asset_id=asset_id)
+    asset, data = assets.read_asset(rt, actor, project_id=project_id, asset_id=asset_id)
     return Response(
         data,
         media_type=asset.media_type,
@@ -72,11 +68,13 @@ def get_asset_content(
 
 @router.post("/projects/{project_id}/tasks", status_code=201)
 def create_tasks(
-    project_id: int, body: TasksIn, db: SessionDep, actor: CurrentActor
+    project_id: int, body: TasksIn, uow: UnitOfWorkDep, actor: CurrentActor
 ) -> list[TaskOut]:
     """Make one task per asset."""
-    tasks = assets.create_tasks(
-        db, actor, project_id=project_id, asset_ids=body.asset_ids, mode=body.mode
+    tasks = uow(
+        lambda db: assets.create_tasks(
+            db, actor, project_id=project_id, asset_ids=body.asset_ids, mode=body.mode
+        )
     )
     return [TaskOut.model_validate(t) for t in tasks]
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from labelproof.api.deps import SESSION_COOKIE, CurrentActor, RequestId, RuntimeDep, SessionDep
+from labelproof.api.deps import (
+    SESSION_COOKIE,
+    CurrentActor,
+    RequestId,
+    RuntimeDep,
+    SessionDep,
+    UnitOfWorkDep,
+)
 from labelproof.api.models import LoginIn, SessionOut, TokenCreated, TokenIn, TokenOut, UserOut
 from labelproof.errors import NotFound
 from labelproof.services import accounts
@@ -34,11 +41,13 @@ def _user(db: Session, user_id: int) -> User:
 
 @router.post("/login")
 def login(
-    body: LoginIn, response: Response, db: SessionDep, rt: RuntimeDep, rid: RequestId
+    body: LoginIn, response: Response, uow: UnitOfWorkDep, rt: RuntimeDep, rid: RequestId
 ) -> SessionOut:
     """Sign in with email and password; sets an HttpOnly session cookie."""
-    result = accounts.sign_in(
-        db, rt.settings, email=body.email, password=body.password, request_id=rid
+    result = uow(
+        lambda db: accounts.sign_in(
+            db, rt.settings, email=body.email, password=body.password, request_id=rid
+        )
     )
     response.set_cookie(
         SESSION_COOKIE,
@@ -52,11 +61,11 @@ def login(
 
 
 @router.post("/logout", status_code=204)
-def logout(request: Request, response: Response, db: SessionDep, actor: CurrentActor) -> None:
+def logout(request: Request, response: Response, uow: UnitOfWorkDep, actor: CurrentActor) -> None:
     """End the browser session."""
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
-        accounts.sign_out(db, actor, secret=secret)
+        uow(lambda db: accounts.sign_out(db, actor, secret=secret))
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -67,9 +76,11 @@ def get_me(db: SessionDep, actor: CurrentActor) -> UserOut:
 
 
 @router.post("/tokens", status_code=201)
-def create_token(body: TokenIn, db: SessionDep, actor: CurrentActor) -> TokenCreated:
+def create_token(body: TokenIn, uow: UnitOfWorkDep, actor: CurrentActor) -> TokenCreated:
     """Create a personal API token; its secret is in this response only."""
-    cred, secret = accounts.create_token(db, actor, name=body.name, expires_days=body.expires_days)
+    cred, secret = uow(
+        lambda db: accounts.create_token(db, actor, name=body.name, expires_days=body.expires_days)
+    )
     return TokenCreated(
         id=cred.id,
         name=cred.name,
@@ -86,6 +97,6 @@ def list_tokens(db: SessionDep, actor: CurrentActor) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, db: SessionDep, actor: CurrentActor) -> None:
+def revoke_token(token_id: int, uow: UnitOfWorkDep, actor: CurrentActor) -> None:
     """Revoke one of your API tokens."""
-    accounts.revoke_token(db, actor, token_id=token_id)
+    uow(lambda db: accounts.revoke_token(db, actor, token_id=token_id))

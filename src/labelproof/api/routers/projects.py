@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from labelproof.api.deps import CurrentActor, SessionDep
+from labelproof.api.deps import CurrentActor, SessionDep, UnitOfWorkDep
 from labelproof.api.models import (
     AuditOut,
     MemberIn,
@@ -36,15 +36,17 @@ def project_out(project: Project, role: Role) -> ProjectOut:
 
 
 @router.post("", status_code=201)
-def create_project(body: ProjectIn, db: SessionDep, actor: CurrentActor) -> ProjectOut:
+def create_project(body: ProjectIn, uow: UnitOfWorkDep, actor: CurrentActor) -> ProjectOut:
     """Create a project; its creator becomes its admin."""
-    project = projects.create_project(
-        db,
-        actor,
-        name=body.name,
-        description=body.description,
-        vertical=body.vertical,
-        classification=body.classification,
+    project = uow(
+        lambda db: projects.create_project(
+            db,
+            actor,
+            name=body.name,
+            description=body.description,
+            vertical=body.vertical,
+            classification=body.classification,
+        )
     )
     return project_out(project, Role.ADMIN)
 
@@ -71,15 +73,14 @@ def list_members(project_id: int, db: SessionDep, actor: CurrentActor) -> list[M
 
 
 @router.put("/{project_id}/members")
-def set_member(project_id: int, body: MemberIn, db: SessionDep, actor: CurrentActor) -> MemberOut:
+def set_member(
+    project_id: int, body: MemberIn, uow: UnitOfWorkDep, actor: CurrentActor
+) -> MemberOut:
     """Add a user to a project or change their role."""
-    member = projects.set_member(
-        db, actor, project_id=project_id, user_id=body.user_id, role=body.role
-    )
-    _m, user = next(
-        (m, u)
-        for m, u in projects.list_members(db, actor, project_id=project_id)
-        if m.id == member.id
+    member, user = uow(
+        lambda db: projects.set_member(
+            db, actor, project_id=project_id, user_id=body.user_id, role=body.role
+        )
     )
     return MemberOut(
         user_id=user.id, email=user.email, display_name=user.display_name, role=member.role
@@ -87,18 +88,20 @@ def set_member(project_id: int, body: MemberIn, db: SessionDep, actor: CurrentAc
 
 
 @router.delete("/{project_id}/members/{user_id}", status_code=204)
-def remove_member(project_id: int, user_id: int, db: SessionDep, actor: CurrentActor) -> None:
+def remove_member(project_id: int, user_id: int, uow: UnitOfWorkDep, actor: CurrentActor) -> None:
     """Remove a user from a project."""
-    projects.remove_member(db, actor, project_id=project_id, user_id=user_id)
+    uow(lambda db: projects.remove_member(db, actor, project_id=project_id, user_id=user_id))
 
 
 @router.post("/{project_id}/schemas", status_code=201)
 def create_schema_version(
-    project_id: int, body: SchemaIn, db: SessionDep, actor: CurrentActor
+    project_id: int, body: SchemaIn, uow: UnitOfWorkDep, actor: CurrentActor
 ) -> SchemaOut:
     """Publish a new label schema version (classes, types, attributes, skeletons)."""
-    version = schemas.create_version(
-        db, actor, project_id=project_id, definition=body.definition, note=body.note
+    version = uow(
+        lambda db: schemas.create_version(
+            db, actor, project_id=project_id, definition=body.definition, note=body.note
+        )
     )
     return SchemaOut.model_validate(version)
 

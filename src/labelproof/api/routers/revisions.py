@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from labelproof.api.deps import CurrentActor, SessionDep
+from labelproof.api.deps import CurrentActor, RuntimeDep, SessionDep
 from labelproof.api.models import RevisionOut, SaveIn, SaveOut
 from labelproof.errors import InvalidInput, NotFound
 from labelproof.services import revisions
@@ -36,7 +36,7 @@ def save_annotations(
     task_id: int,
     body: SaveIn,
     response: Response,
-    db: SessionDep,
+    rt: RuntimeDep,
     actor: CurrentActor,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> SaveOut:
@@ -48,16 +48,27 @@ def save_annotations(
             "an idempotency key is required (Idempotency-Key header or idempotency_key field)",
             field="idempotency_key",
         )
-    result = revisions.save(
-        db,
+    items = [a.model_dump(exclude_none=True) for a in body.annotations]
+    result = revisions.save_via(
+        rt,
         actor,
         task_id=task_id,
         base_revision=body.base_revision,
-        annotations=[a.model_dump(exclude_none=True) for a in body.annotations],
+        annotations=items,
         idempotency_key=key,
     )
     response.status_code = 201 if result.created else 200
-    return SaveOut(**revisions.revision_to_dict(result.revision), created=result.created)
+    rev = result.revision
+    return SaveOut(
+        task_id=rev.task_id,
+        number=rev.number,
+        base_number=rev.base_number,
+        schema_version_id=rev.schema_version_id,
+        author_id=rev.author_id,
+        created_at=rev.created_at,
+        created=result.created,
+        count=len(rev.annotations),
+    )
 
 
 @router.get("/{task_id}/revisions")
