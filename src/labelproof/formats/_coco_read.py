@@ -7,11 +7,10 @@ files are parsed in chunks (``_json_stream``) so peak memory stays near the file
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from pathlib import Path
 from typing import Any
-
-import copy
 
 import numpy as np
 from numpy.typing import NDArray
