@@ -12,6 +12,8 @@ import { drawMask, flushBatch, newBatch, traceAnnotation } from "./render";
 import type { Annotation, SchemaDef } from "./types";
 import { View } from "./view";
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 export type Resolution = "mine" | "theirs" | "both";
 
 function key(a: Annotation): string {
@@ -95,13 +97,13 @@ export function ConflictView(props: {
         </p>
         <div class="conflict-panes">
           <section data-testid="conflict-mine">
-            <h3>Yours · {props.mine.length} objects</h3>
+            <h3>Yours · {plural(props.mine.length, "object")}</h3>
             <Preview items={props.mine} image={props.image} schema={props.schema} masks={masks} />
             <ItemList items={props.mine} other={theirs} />
           </section>
           <section data-testid="conflict-theirs">
             <h3>
-              Theirs · revision {props.theirs?.number ?? 0} · {theirs.length} objects
+              Theirs · revision {props.theirs?.number ?? 0} · {plural(theirs.length, "object")}
             </h3>
             <Preview items={theirs} image={props.image} schema={props.schema} masks={masks} />
             <ItemList items={theirs} other={props.mine} />

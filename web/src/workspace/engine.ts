@@ -401,6 +401,7 @@ export class Engine implements ToolHost {
 
   private onDown = (e: PointerEvent): void => {
     this.canvases.overlay.setPointerCapture(e.pointerId);
+    this.container.focus({ preventScroll: true });
     const now = performance.now();
     const near = Math.hypot(e.clientX - this.lastDown.x, e.clientY - this.lastDown.y) < 6;
     const n = now - this.lastDown.t < 400 && near ? this.lastDown.n + 1 : 1;

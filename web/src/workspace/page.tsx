@@ -9,6 +9,7 @@ import { Engine, PlainImage, type EngineState } from "./engine";
 import { HelpOverlay } from "./help";
 import { ToolIcon } from "./icons";
 import { MaskCache } from "./masks";
+import * as rle from "./rle";
 import { Panel } from "./panel";
 import type { ToolName } from "./tools/host";
 import { newId, type Annotation, type SchemaDef } from "./types";
@@ -176,7 +177,7 @@ function Workspace({ data }: { data: Loaded }) {
     setSave((prev) => prev ?? sv.current());
     setEs(eng.state());
     const w = window as unknown as Record<string, unknown>;
-    w.__labelproof = { engine: eng, doc, saver: sv };
+    w.__labelproof = { engine: eng, doc, saver: sv, rle };
     const beforeUnload = (e: BeforeUnloadEvent) => {
       if (sv.dirty) {
         sv.writeDraft();
@@ -292,7 +293,7 @@ function Workspace({ data }: { data: Loaded }) {
         </button>
       </nav>
       <div class="stage-wrap">
-        <div class="stage" ref={stage} data-testid="stage" />
+        <div class="stage" ref={stage} data-testid="stage" tabIndex={-1} />
         {notice && (
           <div class="toast" role="status">
             {notice}
