@@ -86,7 +86,7 @@ def read_general(r: CocoReader, a: Any, path: Path, i: int) -> None:
 
     made: list[Annotation] = []
     try:
-        _shapes(a, rec, ex, (path, w, h, cat, base, emit, clip_pts), made, r)
+        _shapes(a, rec, ex, (path, w, h, cat, base, emit, clip_pts, rotation), made, r)
     finally:
         if len(made) == 1:
             made[0].group = None
@@ -96,7 +96,8 @@ def read_general(r: CocoReader, a: Any, path: Path, i: int) -> None:
 def _shapes(
     a: dict[str, Any], rec: str, ex: str, args: Any, made: list[Annotation], r: CocoReader
 ) -> None:
-    path, w, h, cat, base, emit, clip_pts = args
+    path, w, h, cat, base, emit, clip_pts, rotation = args
+    image = ImageSize(w, h)
     ann_id = base["id"] if base["id"] is not None else -1 - len(r.ds.annotations)
     seg = a.get("segmentation")
     kps = a.get("keypoints")

@@ -131,6 +131,8 @@ def _shape(a: Annotation, cat: Category, ds_im: Any, report: LossReport) -> str 
         )
         return f"    <mask {head} {body}>\n{_attrs(a, '      ')}    </mask>\n"
     if a.type == "tag":
+        if a.z_order:
+            report.drop("z_order of a tag: CVAT tags have none", ex)
         return f"    <tag {head}>\n{_attrs(a, '      ')}    </tag>\n"
     if a.type == "keypoints" and cat.skeleton is not None:
         if is_points_skeleton(cat):
@@ -139,6 +141,8 @@ def _shape(a: Annotation, cat: Category, ds_im: Any, report: LossReport) -> str 
                 report.approx("unlabelled points of a CVAT points shape dropped", ex)
             pts = ";".join(f"{_c(p[0])},{_c(p[1])}" for p in lab)
             return f'    <points {head} points="{pts}">\n{_attrs(a, "      ")}    </points>\n'
+        if a.occluded:
+            report.drop("occluded flag of a skeleton: CVAT keeps it per point", ex)
         out = f'    <skeleton label="{q(label)}" source="{q(a.source)}" z_order="{a.z_order}"'
         out += f' group_id="{a.group}">\n' if a.group is not None else ">\n"
         for name, p in zip(cat.skeleton.keypoints, g["points"], strict=True):

@@ -117,7 +117,7 @@ def read(path: Path) -> tuple[Dataset, LossReport]:
         ):
             report.drop("task with no image size (no region and no labelproof_size)", rec)
             continue
-        name = PurePosixPath(url.split("?")[0]).name or f"{iid}.jpg"
+        name = _file_name(url) or f"{iid}.jpg"
         im = Image(iid, name, size[0], size[1])
         ds.images.append(im)
         if len([b for b, s in blocks if s is None]) > 1:
@@ -270,3 +270,14 @@ def write(dataset: Dataset, out_dir: Path) -> LossReport:
         )
     )
     return report
+
+
+def _file_name(url: str) -> str:
+    """The image file name of a task's data URL (``?d=`` of local files, else the path)."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    d = parse_qs(parts.query).get("d")
+    if d:
+        return PurePosixPath(unquote(d[0])).name
+    return PurePosixPath(unquote(parts.path)).name
