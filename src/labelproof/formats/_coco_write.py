@@ -125,6 +125,7 @@ def write_coco(ds: Dataset, out_dir: Path, report: LossReport) -> None:
             "categories": cats,
         }
         (ann_dir / f"instances_{split}.json").write_bytes(orjson.dumps(doc))
+        (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
         for im in imgs:
             place_image(im, out_dir / "images" / split)
     report.images += len(ds.images)

@@ -167,8 +167,12 @@ def write(dataset: Dataset, out_dir: Path) -> LossReport:
         (out_dir / "ImageSets" / "Main" / f"{split}.txt").write_text(
             "\n".join(stems) + "\n", encoding="utf-8"
         )
-    labels = "\n".join(c.name for c in dataset.categories)
-    (out_dir / "labels.txt").write_text(labels + "\n", encoding="utf-8")
+    # Datumaro's label map: name:r,g,b:parts:actions, background first
+    rows = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
+    for i, c in enumerate(dataset.categories, start=1):
+        r, g, b = c.color or ((i * 67) % 256, (i * 131) % 256, (i * 29) % 256)
+        rows.append(f"{c.name}:{r},{g},{b}::")
+    (out_dir / "labelmap.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
     report.images = len(dataset.images)
     return report
 
