@@ -5,6 +5,7 @@ Every error body is JSON: ``{"code": "...", "message": "...", "field": "..."?, "
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labelproof import errors
+
+logger = logging.getLogger("labelproof.api")
 
 #: Most specific class first.
 STATUS: list[tuple[type[errors.LabelproofError], int]] = [
@@ -65,6 +68,14 @@ def install(app: FastAPI) -> None:
                 "details": {"errors": problems},
             },
             status_code=422,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            {"code": "internal_error", "message": "an unexpected error occurred; it was logged"},
+            status_code=500,
         )
 
     @app.exception_handler(StarletteHTTPException)
