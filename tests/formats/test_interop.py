@@ -34,6 +34,10 @@ def test_pycocotools_reads_our_coco(tmp_path: Path) -> None:
         a = ours[rec["id"]]
         im = ds.image_by_id()[a.image_id]
         assert rec["image_id"] == a.image_id and rec["category_id"] == a.label
+        if a.type == "box":
+            g = a.geometry
+            assert rec["bbox"] == [g["x"], g["y"], g["w"], g["h"]]
+            assert rec["area"] == g["w"] * g["h"]
         mine = get_type_mask(a, im.width, im.height)
         if mine is not None:  # pycocotools' raster of our record == our own raster
             np.testing.assert_array_equal(gt.annToMask(rec).astype(bool), mine)
@@ -45,7 +49,7 @@ def get_type_mask(a, w, h):  # type: ignore[no-untyped-def]
     from labelproof.annotypes import ImageSize, get_type
     from labelproof.formats._cvat_rle import decode_coco
 
-    if a.type == "keypoints":
+    if a.type not in ("polygon", "mask"):  # boxes carry no segmentation for pycocotools
         return None
     m = get_type(a.type).to_mask(a.geometry, ImageSize(w, h)) if a.type != "mask" else a.geometry
     return decode_coco(m["rle"])
@@ -91,10 +95,18 @@ def test_datumaro_reads_ours(
     codec_name: str, dm_format: str, types: list[str], expect: dict[str, int], tmp_path: Path
 ) -> None:
     ds = sample_dataset(types, extras=False)
+    from PIL import Image as PILImage
+
+    pixels = tmp_path / "pixels"
+    pixels.mkdir()
     for im in ds.images:
         im.split = "default"
-    get_codec(codec_name).write(ds, tmp_path)
-    got = _peer(COUNT, str(tmp_path), dm_format)
+        im.path = pixels / im.file_name
+        PILImage.new("RGB", (im.width, im.height)).save(im.path)
+    out = tmp_path / "out"
+    out.mkdir()
+    get_codec(codec_name).write(ds, out)
+    got = _peer(COUNT, str(out), dm_format)
     assert got["items"] == len(ds.images)
     for k, v in expect.items():
         assert got["types"].get(k) == v, got

@@ -1,0 +1,189 @@
+"""The codec registry (plugins through entry points), the public surface, the docs, and the
+vectorised fast paths against their one-by-one equivalents."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import labelproof.formats as formats
+from labelproof.errors import ConfigurationError
+from labelproof.formats import CodecRegistry, Dataset, LossReport, get_codec
+from labelproof.formats import _numfmt as nf
+from labelproof.formats._coco_read import CHUNKED_ABOVE
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "formats.md"
+
+
+def _plugin_module() -> types.ModuleType:
+    mod = types.ModuleType("lp_test_plugin_codec")
+    mod.NAME = "toy"  # type: ignore[attr-defined]
+    mod.READS = frozenset({"tag"})  # type: ignore[attr-defined]
+    mod.WRITES = frozenset({"tag"})  # type: ignore[attr-defined]
+    mod.detect = lambda path: 0.5  # type: ignore[attr-defined]
+    mod.read = lambda path: (Dataset(), LossReport("toy", "read"))  # type: ignore[attr-defined]
+    mod.write = lambda ds, out: LossReport("toy", "write")  # type: ignore[attr-defined]
+    return mod
+
+
+def _eps(name: str) -> list[importlib.metadata.EntryPoint]:
+    return [importlib.metadata.EntryPoint(name, "lp_test_plugin_codec", "labelproof.formats")]
+
+
+def test_plugin_entry_point_is_loaded_like_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "lp_test_plugin_codec", _plugin_module())
+    reg = CodecRegistry(entry_points=lambda: _eps("toy"))
+    assert reg.names() == ["coco", "cvat", "labelstudio", "masks", "toy", "voc", "yolo"]
+    assert reg.get("toy").reads == frozenset({"tag"})
+    assert ("toy", 0.5) in reg.detect(Path("."))
+
+
+def test_plugin_named_wrongly_or_duplicate(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "lp_test_plugin_codec", _plugin_module())
+    with pytest.raises(ConfigurationError, match="must be named after its codec"):
+        CodecRegistry(entry_points=lambda: _eps("other")).names()
+    reg = CodecRegistry(entry_points=lambda: [])
+    with pytest.raises(ConfigurationError, match="registered twice"):
+        reg.register(_Clone())
+
+
+class _Clone:
+    NAME = "voc"
+    READS = WRITES = frozenset({"box"})
+
+    def detect(self, path: Path) -> float:
+        return 0.0
+
+    def read(self, path: Path) -> tuple[Dataset, LossReport]:
+        raise NotImplementedError
+
+    def write(self, ds: Dataset, out: Path) -> LossReport:
+        raise NotImplementedError
+
+
+def test_not_a_codec() -> None:
+    with pytest.raises(ConfigurationError, match="has no NAME"):
+        CodecRegistry(entry_points=lambda: []).register(object())
+
+
+def test_public_surface_is_locked() -> None:
+    assert sorted(formats.__all__) == sorted(
+        [
+            "BUILTIN_MODULES", "DEFAULT_REGISTRY", "ENTRY_POINT_GROUP", "REPORT_NAME",
+            "Annotation", "AttributeSpec", "BoxColumns", "Category", "Codec", "CodecRegistry",
+            "Conversion", "Dataset", "Image", "LossReport", "codec_names", "convert",
+            "detect_format", "get_codec", "read_dataset", "register_codec",
+        ]
+    )
+
+
+def test_every_codec_is_documented() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    sections = set(re.findall(r"^## `([a-z0-9_]+)`", text, flags=re.M))
+    assert set(formats.codec_names()) <= sections
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.floats(-1e7, 1e7, allow_nan=False), max_size=50), st.integers(0, 7))
+def test_fixed_matches_python_formatting(values: list[float], decimals: int) -> None:
+    text, ends = nf.join_lines([nf.fixed(np.array(values, np.float64), decimals), b"\n"], len(values))
+    want = [f"{v:.{decimals}f}" for v in values]
+    want = [w[1:] if w.startswith("-") and float(w) == 0 else w for w in want]
+    assert text.decode().splitlines() == want
+    assert ends.tolist() == list(np.cumsum([len(w) + 1 for w in want]))
+
+
+@settings(deadline=None, max_examples=100)
+@given(st.lists(st.integers(-(10**12), 10**12), max_size=50))
+def test_integers_match_str(values: list[int]) -> None:
+    text, _ = nf.join_lines([nf.integers(np.array(values, np.int64)), b","], len(values))
+    assert text.decode() == "".join(f"{v}," for v in values)
+
+
+def _coco_boxes(n: int, seed: int) -> dict:  # type: ignore[type-arg]
+    rng = np.random.default_rng(seed)
+    images = [{"id": i + 1, "file_name": f"{i}.jpg", "width": 640, "height": 480} for i in range(20)]
+    anns = []
+    for k in range(n):
+        w, h = float(rng.uniform(1, 100)), float(rng.uniform(1, 100))
+        anns.append({
+            "id": k + 1, "image_id": int(rng.integers(1, 21)), "category_id": int(rng.integers(1, 4)),
+            "bbox": [round(float(rng.uniform(0, 640 - w)), 3), round(float(rng.uniform(0, 480 - h)), 3), round(w, 3), round(h, 3)],
+            "area": w * h, "iscrowd": int(rng.random() < 0.1), "segmentation": [],
+        })
+    anns[n // 2] = {**anns[n // 2], "segmentation": [[1, 1, 30, 1, 30, 20]]}
+    cats = [{"id": i, "name": f"c{i}"} for i in range(1, 4)]
+    return {"images": images, "annotations": anns, "categories": cats}
+
+
+def test_chunked_fast_reader_equals_whole_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = _coco_boxes(3000, 1)
+    p = tmp_path / "c.json"
+    p.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    whole, _ = get_codec("coco").read(p)
+    assert CHUNKED_ABOVE > p.stat().st_size
+    from labelproof.formats import _coco_read, _json_stream
+
+    monkeypatch.setattr(_coco_read, "CHUNKED_ABOVE", 0)
+    real = _json_stream.split_array
+    monkeypatch.setattr(_json_stream, "split_array", lambda raw, key: real(raw, key, 4096))
+    chunked, report = get_codec("coco").read(p)
+    for field in ("image_id", "label", "ann_id", "crowd"):
+        np.testing.assert_array_equal(getattr(whole.boxes, field), getattr(chunked.boxes, field))
+    np.testing.assert_array_equal(whole.boxes.xywh, chunked.boxes.xywh)
+    assert len(chunked.boxes) == 2999 and len(chunked.annotations) == 1
+    assert chunked.annotations[0].type == "polygon"
+    want = [a["bbox"] for a in doc["annotations"] if not a["segmentation"]]
+    assert chunked.boxes.xywh.tolist() == want
+    assert report.by_type == {"box": 2999, "polygon": 1}
+
+
+def test_fast_yolo_lines_equal_slow_lines(tmp_path: Path) -> None:
+    doc = _coco_boxes(500, 2)
+    doc["annotations"] = [a for a in doc["annotations"] if not a["segmentation"]]
+    p = tmp_path / "c.json"
+    p.write_bytes(orjson.dumps(doc))
+    ds, _ = get_codec("coco").read(p)
+    assert len(ds.boxes) == 499
+    fast = tmp_path / "fast"
+    fast.mkdir()
+    get_codec("yolo").write(ds, fast)
+    ds.materialize_boxes()
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    get_codec("yolo").write(ds, slow)
+    files = sorted((fast / "labels" / "default").iterdir())
+    assert len(files) == len({a["image_id"] for a in doc["annotations"]})
+    for f in files:
+        assert f.read_text() == (slow / "labels" / "default" / f.name).read_text()
+
+
+def test_fast_cvat_boxes_equal_slow_boxes(tmp_path: Path) -> None:
+    doc = _coco_boxes(300, 3)
+    doc["annotations"] = [a for a in doc["annotations"] if not a["segmentation"]]
+    p = tmp_path / "c.json"
+    p.write_bytes(orjson.dumps(doc))
+    ds, _ = get_codec("coco").read(p)
+    fast_dir = tmp_path / "fast"
+    fast_dir.mkdir()
+    get_codec("cvat").write(ds, fast_dir)
+    fast_ds, _ = get_codec("cvat").read(fast_dir)
+    ds.materialize_boxes()
+    def key(d: Dataset) -> list[tuple[int, str, float, float, float, float]]:
+        names = {c.id: c.name for c in d.categories}
+        return sorted((a.image_id, names[a.label], *a.geometry.values()) for a in d.annotations)
+
+    got, want = key(fast_ds), key(ds)
+    assert len(got) == len(want) == 299
+    assert [g[:2] for g in got] == [w[:2] for w in want]
+    err = np.abs(np.array([g[2:] for g in got]) - np.array([w[2:] for w in want]))
+    assert err.max() <= 0.01 + 1e-9  # 2 decimals, as CVAT writes them
