@@ -29,6 +29,28 @@ from labelproof.metrics.coco import (
     CocoResult,
     evaluate_coco_files,
 )
+from labelproof.metrics.consensus import (
+    fuse_boxes,
+    merge_keypoints,
+    staple,
+    vote_masks,
+    vote_polygons,
+    vote_tags,
+)
+from labelproof.metrics.matching import Annotation as MatchAnnotation
+from labelproof.metrics.matching import MatchAccumulator, MatchResult, MatchSummary, match
+from labelproof.metrics.similarity import (
+    box_iou,
+    cuboid_iou,
+    keypoint_oks,
+    mask_iou,
+    paired_polygon_iou,
+    polygon_iou,
+    polyline_similarity,
+    rotated_box_iou,
+    similarity_for,
+    tag_similarity,
+)
 
 __all__ = [
     "COCO_KPT_SIGMAS",
@@ -39,10 +61,31 @@ __all__ = [
     "CocoParams",
     "CocoResult",
     "IouAgreement",
+    "MatchAccumulator",
+    "MatchAnnotation",
+    "MatchResult",
+    "MatchSummary",
+    "box_iou",
     "cohen_kappa",
+    "cuboid_iou",
     "evaluate_coco_files",
     "fleiss_kappa",
+    "fuse_boxes",
+    "keypoint_oks",
     "krippendorff_alpha",
+    "mask_iou",
+    "match",
     "matched_iou_agreement",
+    "merge_keypoints",
+    "paired_polygon_iou",
     "percent_agreement",
+    "polygon_iou",
+    "polyline_similarity",
+    "rotated_box_iou",
+    "similarity_for",
+    "staple",
+    "tag_similarity",
+    "vote_masks",
+    "vote_polygons",
+    "vote_tags",
 ]
