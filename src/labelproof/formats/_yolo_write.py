@@ -17,7 +17,7 @@ import orjson
 
 from labelproof.formats import _numfmt as nf
 from labelproof.formats import _yaml
-from labelproof.formats._media import place_image, safe_relpath
+from labelproof.formats._media import place_image, safe_relpath, write_many
 from labelproof.formats.model import Annotation, Dataset
 from labelproof.formats.report import LossReport, where
 
@@ -148,17 +148,19 @@ def write_yolo(ds: Dataset, out: Path, report: LossReport) -> None:
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
     sidecar: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    jobs: list[tuple[Path, bytes]] = []
     for im in ds.images:
         rel = safe_relpath(im.file_name, f"image {im.id}")
-        stem = rel.with_suffix("")
         blocks = text.get(im.id)
         if blocks:
+            stem = rel.with_suffix("").as_posix()
             dst = out / "labels" / im.split / f"{stem}.txt"
             if len(rel.parts) > 1:
                 dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.write_bytes(b"".join(blocks))
-        sidecar[im.split][str(rel)] = [im.width, im.height, im.id]
+            jobs.append((dst, b"".join(blocks)))
+        sidecar[im.split][rel.as_posix()] = [im.width, im.height, im.id]
         place_image(im, out / "images" / im.split)
+    write_many(jobs)
     report.images += len(ds.images)
     (out / SIDECAR).write_bytes(orjson.dumps(sidecar))
     doc: dict[str, Any] = {"path": "."}

@@ -1,0 +1,130 @@
+"""Format conversion speed and memory: labelproof vs Datumaro, side by side in one run.
+
+Generates (seeded) a COCO instances file of plain boxes (``gen_formats.py``), then times,
+each in its own process under ``/usr/bin/time -v`` (wall time and peak RSS):
+
+* import COCO (parse into the in-memory model),
+* COCO -> YOLO (Ultralytics layout), COCO -> CVAT for images 1.1 XML,
+
+for Datumaro (run with the peer venv ``.peers/datumaro``, see ``scripts/peers-datumaro``)
+and for labelproof, checks every annotation was written, and prints the ratios.
+Issue scale: ``--images 50000 --annotations 1000000``.
+
+    .venv/bin/python benchmarks/formats.py --images 5000 --annotations 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PEER = ROOT / ".peers" / "datumaro" / "bin" / "python"
+
+DM = """
+import sys, datumaro as dm
+src, op, out = sys.argv[1:4]
+ds = dm.Dataset.import_from(src, "coco_instances")
+n = sum(len(item.annotations) for item in ds)
+if op == "yolo":
+    ds.export(out, "yolo", save_media=False)  # Darknet layout; Ultralytics needs train+val
+elif op == "cvat":
+    ds.export(out, "cvat", save_media=False)
+print("annotations", n)
+"""
+
+LP = """
+import sys
+from pathlib import Path
+from labelproof.formats import get_codec
+src, op, out = sys.argv[1:4]
+ds, _ = get_codec("coco").read(Path(src))
+if op != "import":
+    Path(out).mkdir()
+    rep = get_codec(op).write(ds, Path(out))
+    assert rep.annotations == len(ds), (rep.annotations, len(ds))
+print("annotations", len(ds))
+"""
+
+
+def timed(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, stdout) of a command under /usr/bin/time -v."""
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[:3]} failed:\n{proc.stderr[-3000:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    assert wall and rss
+    h = float(wall.group(1) or 0)
+    seconds = h * 3600 + float(wall.group(2)) * 60 + float(wall.group(3))
+    return seconds, int(rss.group(1)) / 1024, proc.stdout
+
+
+def count_yolo(out: Path) -> int:
+    """Label lines in every per-image .txt (Ultralytics labels/ or Darknet obj_*_data/)."""
+    lists = {"train.txt", "valid.txt", "val.txt", "test.txt"}
+    return sum(
+        f.read_bytes().count(b"\n") for f in out.rglob("*.txt") if f.parent != out or f.name not in lists
+    )
+
+
+def count_cvat(out: Path) -> int:
+    return sum(f.read_bytes().count(b"<box ") for f in out.rglob("*.xml"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=5000)
+    ap.add_argument("--annotations", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ops", default="import,yolo,cvat")
+    ap.add_argument("--no-datumaro", action="store_true", help="time labelproof only")
+    ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: temp)")
+    args = ap.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="lp-bench-formats-"))
+    src = work / "coco"
+    (src / "annotations").mkdir(parents=True, exist_ok=True)
+    (src / "images" / "train").mkdir(parents=True, exist_ok=True)
+    ann = src / "annotations" / "instances_train.json"
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gen_formats.py"), "--images", str(args.images),
+         "--annotations", str(args.annotations), "--seed", str(args.seed), "--out", str(ann)],
+        check=True,
+    )
+    print(f"COCO file: {ann.stat().st_size / 2**20:.0f} MiB, {args.annotations} boxes, "
+          f"{args.images} images; cores: {os.cpu_count()}")
+    peers = [] if args.no_datumaro or not PEER.exists() else [("datumaro", str(PEER), DM)]
+    if not peers and not args.no_datumaro:
+        print(f"Datumaro peer venv absent ({PEER}): run scripts/peers-datumaro")
+    tools = [*peers, ("labelproof", sys.executable, LP)]
+    results: dict[tuple[str, str], tuple[float, float]] = {}
+    for op in args.ops.split(","):
+        for name, python, script in tools:
+            out = work / f"out-{name}-{op}"
+            shutil.rmtree(out, ignore_errors=True)
+            wall, rss, stdout = timed([python, "-c", script, str(src), op, str(out)])
+            written = count_yolo(out) if op == "yolo" else count_cvat(out) if op == "cvat" else None
+            results[(name, op)] = (wall, rss)
+            note = f", written {written}" if written is not None else ""
+            print(f"{name:10} {op:6} {wall:8.2f} s  peak {rss:8.0f} MiB  ({stdout.strip()}{note})")
+            if written is not None and written != args.annotations:
+                print(f"  !! {name} wrote {written} of {args.annotations} annotations")
+            shutil.rmtree(out, ignore_errors=True)
+    if peers:
+        print("\nratios (Datumaro / labelproof): time, peak memory")
+        for op in args.ops.split(","):
+            d, lp = results[("datumaro", op)], results[("labelproof", op)]
+            print(f"  {op:6} {d[0] / lp[0]:6.1f}x faster   {d[1] / lp[1]:5.1f}x less memory "
+                  f"({lp[1] / d[1] * 100:.0f}% of Datumaro's peak)")
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
