@@ -161,3 +161,62 @@ def test_windows_and_posix_paths_are_reduced() -> None:
 
     assert clean_filename("C:\\Users\\x\\scan.png") == "scan.png"
     assert clean_filename("/tmp/../scan.png") == "scan.png"
+
+
+def _zip(members: dict[str, bytes], *, links: tuple[str, ...] = ()) -> bytes:
+    import stat
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        for name in links:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, "/etc/passwd")
+    return buf.getvalue()
+
+
+def _upload_zip(world: World, data: bytes, who: str = "program_manager"):  # type: ignore[no-untyped-def]
+    return world.client(who).post(
+        f"/api/projects/{world.project_id}/assets/archive",
+        files={"file": ("batch.zip", data, "application/zip")},
+    )
+
+
+def test_zip_of_images_makes_assets_and_tasks(world: World) -> None:
+    before = _counts(world)
+    r = _upload_zip(world, _zip({"a/one.png": png_bytes(seed=21), "two.png": png_bytes(seed=22)}))
+    assert r.status_code == 201, r.text
+    assert sorted(a["filename"] for a in r.json()) == ["one.png", "two.png"]
+    assert _counts(world) == (before[0] + 2, before[1] + 2, 0)
+    tasks = world.client("annotator").get(f"/api/projects/{world.project_id}/tasks").json()
+    assert {t["asset_id"] for t in tasks["items"]} >= {a["id"] for a in r.json()}
+
+
+@pytest.mark.parametrize(
+    ("members", "links", "status", "fragment"),
+    [
+        ({"../evil.png": png_bytes()}, (), 400, "'..' in path refused"),
+        ({"/abs.png": png_bytes()}, (), 400, "absolute"),
+        ({"ok.png": png_bytes()}, ("link.png",), 400, "symbolic link refused"),
+        ({"ok.png": png_bytes(), "bad.png": b"GIF89a" + b"\0" * 50}, (), 400, "member 'bad.png'"),
+        ({"bomb.png": b"\0" * 30_000_000}, (), 413, "zip bomb"),
+        ({}, (), 400, "holds no files"),
+    ],
+)
+def test_hostile_archives_store_nothing(
+    world: World, members: dict[str, bytes], links: tuple[str, ...], status: int, fragment: str
+) -> None:
+    before = _counts(world)
+    r = _upload_zip(world, _zip(members, links=links))
+    assert r.status_code == status, r.text
+    assert fragment in r.json()["message"]
+    assert str(world.rt.settings.data_dir) not in r.json()["message"]
+    assert _counts(world) == before
+
+
+def test_not_a_zip_is_refused(world: World) -> None:
+    r = _upload_zip(world, png_bytes())
+    assert r.status_code == 400 and "not a zip archive" in r.json()["message"]

@@ -72,6 +72,16 @@ def _revoke_own(w: World, c: Any) -> httpx.Response:
     return c.delete(f"/api/auth/tokens/{token_id}")
 
 
+def _zip_of_one() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("x.png", png_bytes(seed=uuid.uuid4().int % 1000))
+    return buf.getvalue()
+
+
 P = "/api/projects/{p}"
 ROUTES: dict[str, Route] = {
     "health": Route(PUBLIC, lambda w, c: c.get("/api/health")),
@@ -135,6 +145,13 @@ ROUTES: dict[str, Route] = {
         lambda w, c: c.post(
             P.format(p=w.project_id) + "/assets",
             files={"file": ("x.png", png_bytes(seed=uuid.uuid4().int % 1000), "image/png")},
+        ),
+    ),
+    "upload_asset_archive": Route(
+        Action.ASSET_UPLOAD,
+        lambda w, c: c.post(
+            P.format(p=w.project_id) + "/assets/archive",
+            files={"file": ("x.zip", _zip_of_one(), "application/zip")},
         ),
     ),
     "list_assets": Route(

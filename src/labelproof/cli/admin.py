@@ -150,17 +150,35 @@ def asset_add(
     tasks: Annotated[bool, typer.Option(help="Also make a task per image.")] = True,
     data_dir: DataDir = None,
 ) -> None:
-    """Upload images (each checked as a hostile file) and make a task for each."""
+    """Upload images or zips of images (each checked as a hostile file), a task for each."""
     rt = runtime(data_dir)
     with rt.read() as db:
         actor = acting(db, as_user)
     for path in files:
         with open(path, "rb") as fh:
-            asset, task = assets.upload_asset(
-                rt, actor, project_id=project_id, filename=path.name, stream=fh, make_task=tasks
-            )
-        line = f"asset {asset.id} {asset.filename} {asset.width}x{asset.height}"
-        typer.echo(line + (f" task {task.id}" if task else ""))
+            if path.suffix.lower() == ".zip":
+                stored = assets.upload_archive(
+                    rt,
+                    actor,
+                    project_id=project_id,
+                    filename=path.name,
+                    stream=fh,
+                    make_tasks=tasks,
+                )
+            else:
+                stored = [
+                    assets.upload_asset(
+                        rt,
+                        actor,
+                        project_id=project_id,
+                        filename=path.name,
+                        stream=fh,
+                        make_task=tasks,
+                    )
+                ]
+        for asset, task in stored:
+            line = f"asset {asset.id} {asset.filename} {asset.width}x{asset.height}"
+            typer.echo(line + (f" task {task.id}" if task else ""))
 
 
 @task_app.command("list")

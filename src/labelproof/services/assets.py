@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from labelproof.errors import InvalidInput, NotFound
+from labelproof.errors import InvalidFile, InvalidInput, LabelproofError, NotFound
+from labelproof.formats._io import extract_zip
 from labelproof.services.audit import AuditAction, AuditRecord, record
 from labelproof.services.context import Actor, Runtime
 from labelproof.services.images import ImageInfo, inspect_image
@@ -239,3 +242,81 @@ def add_asset(
         return store_upload(db, rt, actor, project_id=project_id, upload=upload)
     finally:
         rt.blobs.discard(upload.staged)
+
+
+MAX_ARCHIVE_IMAGES = 10_000
+
+
+def upload_archive(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    project_id: int,
+    filename: str | None,
+    stream: BinaryIO,
+    make_tasks: bool = True,
+) -> list[tuple[Asset, Task | None]]:
+    """Upload a zip of images: every member is checked first; all are stored or none.
+
+    The archive is refused whole when any member is hostile (a ``..`` or absolute path, a
+    link, a zip bomb) or is not a valid image; the error names the member.
+    """
+    with rt.read() as db:
+        authorize(db, actor, project_id, Action.ASSET_UPLOAD)
+        if make_tasks:
+            authorize(db, actor, project_id, Action.TASK_CREATE)
+    staged_zip = rt.blobs.stage(stream, max_bytes=rt.settings.max_upload_bytes)
+    uploads: list[CheckedUpload] = []
+    try:
+        with open(staged_zip.path, "rb") as fh:
+            if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
+                raise InvalidFile(f"{filename or 'upload'}: not a zip archive", field="file")
+        with tempfile.TemporaryDirectory(dir=rt.blobs.root / "tmp") as tmp:
+            try:
+                extract_zip(staged_zip.path, Path(tmp))
+            except LabelproofError as exc:
+                # name the upload, never the server's temporary path
+                message = exc.message.replace(str(staged_zip.path), filename or "upload")
+                raise type(exc)(message, field="file") from None
+            members = sorted(p for p in Path(tmp).rglob("*") if p.is_file())
+            if not members:
+                raise InvalidFile(
+                    f"{filename or 'upload'}: the archive holds no files", field="file"
+                )
+            if len(members) > MAX_ARCHIVE_IMAGES:
+                raise InvalidFile(
+                    f"{filename or 'upload'}: {len(members)} files is over the limit of "
+                    f"{MAX_ARCHIVE_IMAGES} per archive",
+                    field="file",
+                )
+            for member in members:
+                rel = member.relative_to(tmp).as_posix()
+                try:
+                    with open(member, "rb") as fh:
+                        uploads.append(check_upload(rt, filename=member.name, stream=fh))
+                except InvalidFile as exc:
+                    raise type(exc)(f"member {rel!r}: {exc.message}", field="file") from exc
+        stored: list[tuple[Asset, Task | None]] = []
+        created_blobs: list[str] = []
+        try:
+            with rt.write() as db:
+                for upload in uploads:
+                    if not rt.blobs.exists(upload.staged.sha256):
+                        created_blobs.append(upload.staged.sha256)
+                    asset = store_upload(db, rt, actor, project_id=project_id, upload=upload)
+                    task = None
+                    if make_tasks:
+                        task = create_tasks(db, actor, project_id=project_id, asset_ids=[asset.id])[
+                            0
+                        ]
+                    stored.append((asset, task))
+        except BaseException:
+            for digest in created_blobs:
+                with contextlib.suppress(OSError):
+                    rt.blobs.delete(digest)
+            raise
+        return stored
+    finally:
+        rt.blobs.discard(staged_zip)
+        for upload in uploads:
+            rt.blobs.discard(upload.staged)

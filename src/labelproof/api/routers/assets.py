@@ -22,6 +22,21 @@ def upload_asset(
     return AssetOut.model_validate(asset)
 
 
+@router.post("/projects/{project_id}/assets/archive", status_code=201)
+def upload_asset_archive(
+    project_id: int,
+    rt: RuntimeDep,
+    actor: CurrentActor,
+    file: UploadFile = File(...),
+    tasks: bool = Query(True, description="Make one task per image."),
+) -> list[AssetOut]:
+    """Upload a zip of images; every member is checked, and all are stored or none."""
+    stored = assets.upload_archive(
+        rt, actor, project_id=project_id, filename=file.filename, stream=file.file, make_tasks=tasks
+    )
+    return [AssetOut.model_validate(a) for a, _t in stored]
+
+
 @router.get("/projects/{project_id}/assets")
 def list_assets(
     project_id: int,
