@@ -1,14 +1,29 @@
 /** The application shell: who is signed in, the top bar, and the routed page. */
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, call, type User } from "./api/client";
-import { navigate, useRoute } from "./router";
+import { lazy, Suspense } from "preact/compat";
+import { navigate, useRoute, type Route } from "./router";
 import { LoginPage } from "./pages/login";
 import { ProjectsPage } from "./pages/projects";
 import { TasksPage } from "./pages/tasks";
 import { WorkspacePage } from "./workspace/page";
 
+const BenchPage = lazy(() => import("./workspace/bench").then((m) => ({ default: m.BenchPage })));
+
 export function App() {
   const route = useRoute();
+  if (route.name === "bench") {
+    // The canvas benchmark (benchmarks/workspace.py): synthetic objects over a tile pyramid.
+    return (
+      <Suspense fallback={<div class="splash">Loading…</div>}>
+        <BenchPage query={route.query} />
+      </Suspense>
+    );
+  }
+  return <Main route={route} />;
+}
+
+function Main({ route }: { route: Route }) {
   const [user, setUser] = useState<User | null | undefined>(undefined);
 
   useEffect(() => {

@@ -6,10 +6,14 @@ export type Route =
   | { name: "projects" }
   | { name: "tasks"; projectId: number }
   | { name: "workspace"; projectId: number; taskId: number }
+  | { name: "bench"; query: URLSearchParams }
   | { name: "notFound"; path: string };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "") || "/projects";
+  if (path.startsWith("/bench")) {
+    return { name: "bench", query: new URLSearchParams(path.split("?")[1] ?? "") };
+  }
   const parts = path.split("/").filter(Boolean);
   if (parts[0] === "login") return { name: "login" };
   if (parts[0] === "projects" && parts.length === 1) return { name: "projects" };

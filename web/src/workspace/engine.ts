@@ -70,6 +70,10 @@ export class Engine implements ToolHost {
   /** Refit on resize until the person zooms or pans. */
   private autoFit = true;
   private notices: ((m: string) => void)[] = [];
+  /** The shapes layer is drawn once into a cache twice the viewport's size, then blitted. */
+  private cache: { canvas: HTMLCanvasElement; scale: number; x0: number; y0: number; version: number } | null = null;
+  private contentVersion = 0;
+  private zooming = 0;
   private stateListeners: ((s: EngineState) => void)[] = [];
 
   constructor(
@@ -110,7 +114,10 @@ export class Engine implements ToolHost {
     this.resize = new ResizeObserver(() => this.layout());
     this.resize.observe(container);
     this.unsub = doc.on((e) => {
-      if (e === "items" || e === "flags" || e === "selection") this.request("shapes", "overlay");
+      if (e === "items" || e === "flags" || e === "selection") {
+        this.contentVersion++;
+        this.request("shapes", "overlay");
+      }
       this.emitState();
     });
     this.layout();
@@ -177,6 +184,7 @@ export class Engine implements ToolHost {
     this.emitState();
   }
   redrawShapes(): void {
+    this.contentVersion++;
     this.request("shapes");
   }
 
@@ -226,6 +234,11 @@ export class Engine implements ToolHost {
   zoomBy(factor: number, sx = this.view.width / 2, sy = this.view.height / 2): void {
     this.autoFit = false;
     this.view.zoomAt(sx, sy, factor);
+    clearTimeout(this.zooming);
+    this.zooming = window.setTimeout(() => {
+      this.zooming = 0;
+      this.request("shapes");
+    }, 150);
     this.request("image", "shapes", "overlay");
     this.emitState();
   }
@@ -326,9 +339,65 @@ export class Engine implements ToolHost {
     return ids;
   }
 
+  /**
+   * The shapes layer: a blit of the cache when it covers the view at this scale; during a
+   * zoom gesture the cache is drawn scaled and redrawn sharp when the gesture pauses.
+   */
   private drawShapes(): void {
     const ctx = this.ctx("shapes");
     const v = this.view;
+    let c = this.cache;
+    const current = c !== null && c.version === this.contentVersion;
+    if (current && c!.scale !== v.scale && this.zooming) {
+      const k = v.scale / c!.scale;
+      const [x, y] = v.toScreen(c!.x0, c!.y0);
+      ctx.drawImage(c!.canvas, x, y, (c!.canvas.width / this.dpr()) * k, (c!.canvas.height / this.dpr()) * k);
+      return;
+    }
+    const vis = v.visibleRect();
+    const covers =
+      current &&
+      c!.scale === v.scale &&
+      vis.x0 >= c!.x0 &&
+      vis.y0 >= c!.y0 &&
+      vis.x1 <= c!.x0 + c!.canvas.width / this.dpr() / v.scale &&
+      vis.y1 <= c!.y0 + c!.canvas.height / this.dpr() / v.scale;
+    if (!covers) c = this.renderCache();
+    const [x, y] = v.toScreen(c!.x0, c!.y0);
+    ctx.drawImage(c!.canvas, x, y, c!.canvas.width / this.dpr(), c!.canvas.height / this.dpr());
+  }
+
+  private dpr(): number {
+    return this.canvases.shapes.width / Math.max(1, this.view.width);
+  }
+
+  /** Draw the shapes around the view (half a viewport of margin on each side) into the cache. */
+  private renderCache(): NonNullable<Engine["cache"]> {
+    const v = this.view;
+    const dpr = this.dpr();
+    const w = v.width * 2;
+    const h = v.height * 2;
+    const canvas = this.cache?.canvas ?? document.createElement("canvas");
+    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+      canvas.width = Math.round(w * dpr);
+      canvas.height = Math.round(h * dpr);
+    }
+    const ctx = canvas.getContext("2d")!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    const [x0, y0] = v.toImage(-v.width / 2, -v.height / 2);
+    const cv = new View();
+    cv.scale = v.scale;
+    cv.tx = -x0 * v.scale;
+    cv.ty = -y0 * v.scale;
+    cv.width = w;
+    cv.height = h;
+    this.traceShapes(ctx, cv);
+    this.cache = { canvas, scale: v.scale, x0, y0, version: this.contentVersion };
+    return this.cache;
+  }
+
+  private traceShapes(ctx: CanvasRenderingContext2D, v: View): void {
     const visible = this.doc.index.query(v.visibleRect(8));
     if (!visible.size) return;
     const skip = this.editingIds();
