@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from labelproof.custody.merkle import (
     EMPTY_ROOT,
+    MerkleFrontier,
     MerkleTree,
     leaf_hash,
     node_hash,
@@ -241,3 +242,23 @@ def test_consistency_property(leaves: list[bytes], data: st.DataObject) -> None:
     if old < new:
         forked = [*leaves[: old - 1], leaves[old - 1] + b"!"]
         assert not verify_consistency(old, new, root(forked), tree.root(new), proof)
+
+
+@settings(max_examples=40, deadline=None)
+@given(leaf_lists)
+def test_frontier_matches_the_full_tree(leaves: list[bytes]) -> None:
+    frontier = MerkleFrontier()
+    tree = MerkleTree(leaves)
+    for i, leaf in enumerate(leaves, start=1):
+        frontier.append(leaf)
+        assert frontier.root() == tree.root(i)
+    again = MerkleFrontier(frontier.size, frontier.nodes)
+    again.append(b"next")
+    assert again.root() == root([*leaves, b"next"])
+
+
+def test_frontier_refuses_a_bad_decomposition() -> None:
+    assert MerkleFrontier().root() == EMPTY_ROOT
+    with pytest.raises(InvalidInput) as exc:
+        MerkleFrontier(3, [(0, b"a" * 32), (1, b"b" * 32)])
+    assert exc.value.field == "nodes"

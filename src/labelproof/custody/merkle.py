@@ -28,6 +28,7 @@ from labelproof.errors import InvalidInput
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "MerkleFrontier",
     "MerkleTree",
     "leaf_hash",
     "node_hash",
@@ -223,6 +224,48 @@ class MerkleTree:
                 complete = False
         proof.reverse()
         return proof
+
+
+class MerkleFrontier:
+    """An append-only RFC 6962 tree that keeps only its right frontier.
+
+    ``nodes`` holds the complete subtrees the tree decomposes into, left to right, as
+    ``(height, hash)`` with strictly decreasing heights (at most ``log2(n) + 1`` of them), so a
+    writer appends in O(1) amortised time and signs a root in O(log n) without rereading old
+    leaves. Persist ``(size, nodes)`` and rebuild with ``MerkleFrontier(size, nodes)``.
+    """
+
+    def __init__(self, size: int = 0, nodes: Sequence[tuple[int, bytes]] = ()) -> None:
+        heights = [h for h, _ in nodes]
+        if sum(1 << h for h in heights) != size or heights != sorted(heights, reverse=True):
+            raise InvalidInput(
+                f"frontier heights {heights} do not decompose size {size}", field="nodes"
+            )
+        self.size = size
+        self.nodes: list[tuple[int, bytes]] = list(nodes)
+
+    def append_leaf_hash(self, leaf: bytes) -> None:
+        """Append one leaf given as its leaf hash (``leaf_hash(data)``)."""
+        height, value = 0, leaf
+        nodes = self.nodes
+        while nodes and nodes[-1][0] == height:
+            value = node_hash(nodes.pop()[1], value)
+            height += 1
+        nodes.append((height, value))
+        self.size += 1
+
+    def append(self, data: bytes) -> None:
+        """Append one leaf given as raw data."""
+        self.append_leaf_hash(leaf_hash(data))
+
+    def root(self) -> bytes:
+        """MTH of every leaf appended so far."""
+        if not self.nodes:
+            return EMPTY_ROOT
+        value = self.nodes[-1][1]
+        for _, left in reversed(self.nodes[:-1]):
+            value = node_hash(left, value)
+        return value
 
 
 def root(leaves: Sequence[bytes]) -> bytes:
