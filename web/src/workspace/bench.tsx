@@ -80,6 +80,7 @@ export function BenchPage({ query }: { query: URLSearchParams }) {
     doc.load(syntheticPolygons(n, w, h, seed));
     const loadMs = performance.now() - t0;
     const engine = new Engine(stage.current!, tiles, doc, SCHEMA, masks);
+    engine.cacheShapes = query.get("cache") !== "0";
     tiles.onTile = () => engine.request("image");
     const state: Record<string, unknown> = { engine, tiles, loadMs, firstViewMs: null };
     const watch = () => {

@@ -73,6 +73,8 @@ export class Engine implements ToolHost {
   /** The shapes layer is drawn once into a cache twice the viewport's size, then blitted. */
   private cache: { canvas: HTMLCanvasElement; scale: number; x0: number; y0: number; version: number } | null = null;
   private contentVersion = 0;
+  /** Off: every frame traces every visible shape (kept for the benchmark's comparison). */
+  cacheShapes = true;
   private zooming = 0;
   private stateListeners: ((s: EngineState) => void)[] = [];
 
@@ -346,6 +348,10 @@ export class Engine implements ToolHost {
   private drawShapes(): void {
     const ctx = this.ctx("shapes");
     const v = this.view;
+    if (!this.cacheShapes) {
+      this.traceShapes(ctx, v);
+      return;
+    }
     let c = this.cache;
     const current = c !== null && c.version === this.contentVersion;
     if (current && c!.scale !== v.scale && this.zooming) {
