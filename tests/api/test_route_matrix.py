@@ -82,6 +82,18 @@ def _zip_of_one() -> bytes:
     return buf.getvalue()
 
 
+def _coco_on_existing_asset() -> bytes:
+    import json
+
+    return json.dumps(
+        {
+            "images": [{"id": 1, "file_name": "a.png", "width": 640, "height": 480}],
+            "annotations": [],
+            "categories": [{"id": 1, "name": "car"}],
+        }
+    ).encode()
+
+
 P = "/api/projects/{p}"
 ROUTES: dict[str, Route] = {
     "health": Route(PUBLIC, lambda w, c: c.get("/api/health")),
@@ -153,6 +165,18 @@ ROUTES: dict[str, Route] = {
             P.format(p=w.project_id) + "/assets/archive",
             files={"file": ("x.zip", _zip_of_one(), "application/zip")},
         ),
+    ),
+    "import_dataset": Route(
+        Action.DATASET_IMPORT,
+        lambda w, c: c.post(
+            P.format(p=w.project_id) + "/imports",
+            files={"file": ("instances.json", _coco_on_existing_asset(), "application/json")},
+            data={"format": "coco"},
+        ),
+    ),
+    "export_project": Route(
+        Action.DATASET_EXPORT,
+        lambda w, c: c.get(P.format(p=w.project_id) + "/export", params={"format": "coco"}),
     ),
     "list_assets": Route(
         Action.ASSET_READ, lambda w, c: c.get(P.format(p=w.project_id) + "/assets")

@@ -141,6 +141,53 @@ def project_schema(
     typer.echo(f"schema version {version.version} of project {project_id}")
 
 
+@project_app.command("import")
+@domain_errors
+def project_import(
+    project_id: int,
+    source: Annotated[Path, typer.Argument(help="A dataset folder, file or zip.")],
+    as_user: AsUser,
+    fmt: Annotated[str, typer.Option("--from", help="A format name, or auto.")] = "auto",
+    prelabels: Annotated[bool, typer.Option(help="Import as pre-labels to review.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Import a dataset into a project (images and annotations); all or nothing."""
+    from labelproof.services import transfer
+
+    rt = runtime(data_dir)
+    with rt.read() as db:
+        actor = acting(db, as_user)
+    result = transfer.import_dataset(
+        rt, actor, project_id=project_id, path=source, fmt=fmt, prelabels=prelabels
+    )
+    typer.echo(
+        f"imported {result.images} images and {result.annotations} annotations "
+        f"({result.format}, confidence {result.confidence:.2f}); {result.tasks_created} new tasks"
+    )
+
+
+@project_app.command("export")
+@domain_errors
+def project_export(
+    project_id: int,
+    as_user: AsUser,
+    to: Annotated[str, typer.Option("--to", help="A format name (labelproof formats).")],
+    out: Annotated[Path, typer.Option("--out", help="An absent or empty folder.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Export a project's current annotations and images in a format."""
+    from labelproof.services import transfer
+
+    rt = runtime(data_dir)
+    with rt.read() as db:
+        actor = acting(db, as_user)
+    result = transfer.export_project(rt, actor, project_id=project_id, fmt=to, out=out)
+    typer.echo(
+        f"exported {result.images} images and {result.annotations} annotations as {to} "
+        f"(schema version {result.schema_version}) to {out}"
+    )
+
+
 @asset_app.command("add")
 @domain_errors
 def asset_add(

@@ -45,13 +45,19 @@ def check_upload(rt: Runtime, *, filename: str | None, stream: BinaryIO) -> Chec
 
 
 def store_upload(
-    db: Session, rt: Runtime, actor: Actor, *, project_id: int, upload: CheckedUpload
+    db: Session,
+    rt: Runtime,
+    actor: Actor,
+    *,
+    project_id: int,
+    upload: CheckedUpload,
+    action: Action = Action.ASSET_UPLOAD,
 ) -> Asset:
     """Move a checked upload into the blob store and record its row, all or nothing.
 
     If the row cannot be written, a blob that no row used before is removed again.
     """
-    authorize(db, actor, project_id, Action.ASSET_UPLOAD)
+    authorize(db, actor, project_id, action)
     staged, info = upload.staged, upload.info
     try:
         existed = rt.blobs.exists(staged.sha256)
@@ -165,9 +171,15 @@ def read_asset(rt: Runtime, actor: Actor, *, project_id: int, asset_id: int) -> 
 
 
 def create_tasks(
-    db: Session, actor: Actor, *, project_id: int, asset_ids: list[int], mode: str = "single"
+    db: Session,
+    actor: Actor,
+    *,
+    project_id: int,
+    asset_ids: list[int],
+    mode: str = "single",
+    action: Action = Action.TASK_CREATE,
 ) -> list[Task]:
-    authorize(db, actor, project_id, Action.TASK_CREATE)
+    authorize(db, actor, project_id, action)
     if mode not in TASK_MODES:
         raise InvalidInput(f"mode must be one of {list(TASK_MODES)}, got {mode!r}", field="mode")
     if not asset_ids:

@@ -30,6 +30,8 @@ class AuditAction(StrEnum):
     ASSET_READ = "asset.read"
     TASKS_CREATED = "task.created"
     ANNOTATIONS_SAVED = "annotation.saved"
+    DATASET_IMPORTED = "dataset.imported"
+    DATASET_EXPORTED = "dataset.exported"
 
 
 @dataclass(frozen=True)

@@ -177,9 +177,10 @@ def prepare_save(
     base_revision: int,
     annotations: Any,
     idempotency_key: str,
+    action: Action = Action.ANNOTATION_WRITE,
 ) -> PreparedSave:
     """Authorize and validate a save (reads only: runs outside the write transaction)."""
-    task = get_task(db, actor, task_id=task_id, action=Action.ANNOTATION_WRITE)
+    task = get_task(db, actor, task_id=task_id, action=action)
     if not isinstance(idempotency_key, str) or not _KEY.match(idempotency_key):
         raise _fail("idempotency_key", "must be 1-128 characters of A-Z a-z 0-9 . _ : -")
     if isinstance(base_revision, bool) or not isinstance(base_revision, int) or base_revision < 0:
@@ -207,14 +208,20 @@ def prepare_save(
     )
 
 
-def commit_save(db: Session, actor: Actor, prepared: PreparedSave) -> SaveResult:
+def commit_save(
+    db: Session,
+    actor: Actor,
+    prepared: PreparedSave,
+    *,
+    action: Action = Action.ANNOTATION_WRITE,
+) -> SaveResult:
     """Append a prepared save as the next revision, or replay / refuse it.
 
     Authorization is checked again, and the schema version must still be the latest: a
     save validated against an older schema is refused as stale, to be validated again.
     """
     p = prepared
-    get_task(db, actor, task_id=p.task_id, action=Action.ANNOTATION_WRITE)
+    get_task(db, actor, task_id=p.task_id, action=action)
     existing = _by_key(db, p.task_id, p.idempotency_key)
     if existing is not None:
         return _replay(existing, p.digest, p.idempotency_key)
@@ -273,6 +280,7 @@ def save(
     base_revision: int,
     annotations: Any,
     idempotency_key: str,
+    action: Action = Action.ANNOTATION_WRITE,
 ) -> SaveResult:
     """Prepare and commit a save in the caller's transaction (CLI, seeding)."""
     prepared = prepare_save(
@@ -282,8 +290,9 @@ def save(
         base_revision=base_revision,
         annotations=annotations,
         idempotency_key=idempotency_key,
+        action=action,
     )
-    return commit_save(db, actor, prepared)
+    return commit_save(db, actor, prepared, action=action)
 
 
 def save_via(

@@ -1,0 +1,397 @@
+"""Import a dataset in any registered format into a project, and export a project.
+
+An import either completes or leaves the project unchanged: the dataset is read, every
+image is checked as a hostile file and every annotation is validated against the
+project's schema and its image's size before anything is written; then one write
+transaction stores the images, makes the tasks and appends one revision per task.
+Imported annotations can be marked as pre-labels (``source: model``) for review.
+
+An export writes the current revision of every task in a format, a manifest naming the
+schema version it was made under, and is an audit event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelproof import annotypes
+from labelproof.errors import InvalidDataset, InvalidInput
+from labelproof.formats import Category, Dataset, codec_names, detect_format, get_codec
+from labelproof.formats import Image as DsImage
+from labelproof.formats._io import atomic_output, opened_input
+from labelproof.services import revisions, schemas
+from labelproof.services.assets import CheckedUpload, check_upload, create_tasks, store_upload
+from labelproof.services.audit import AuditAction, AuditRecord, record
+from labelproof.services.context import Actor, Runtime
+from labelproof.services.permissions import Action, authorize
+from labelproof.store.models import AnnotationRevision, Asset, Task
+
+MANIFEST = "labelproof-export.json"
+MAX_IMPORT_ANNOTATIONS = 2_000_000
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    format: str
+    confidence: float
+    images: int
+    tasks_created: int
+    annotations: int
+    by_type: dict[str, int]
+    prelabels: bool
+    loss: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "confidence": self.confidence,
+            "images": self.images,
+            "tasks_created": self.tasks_created,
+            "annotations": self.annotations,
+            "by_type": self.by_type,
+            "prelabels": self.prelabels,
+            "loss": self.loss,
+        }
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    format: str
+    images: int
+    annotations: int
+    schema_version: int
+    loss: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "images": self.images,
+            "annotations": self.annotations,
+            "schema_version": self.schema_version,
+            "loss": self.loss,
+        }
+
+
+def _item(ann: Any, label: str, prelabels: bool) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": ann.type,
+        "label": label,
+        "geometry": ann.geometry,
+        "attributes": dict(ann.attributes),
+        "z_order": int(ann.z_order),
+        "source": "model" if prelabels or ann.score is not None else "human",
+    }
+    if ann.score is not None:
+        item["confidence"] = min(1.0, max(0.0, float(ann.score)))
+    return item
+
+
+def _plan_items(
+    ds: Dataset, schema: dict[str, Any], prelabels: bool
+) -> dict[int, list[dict[str, Any]]]:
+    names = {c.id: c.name for c in ds.categories}
+    known = {c["name"] for c in schema["classes"]}
+    per_image: dict[int, list[dict[str, Any]]] = {}
+    for n, ann in enumerate(ds.iter_annotations()):
+        if n >= MAX_IMPORT_ANNOTATIONS:
+            raise InvalidDataset(f"more than {MAX_IMPORT_ANNOTATIONS} annotations in one import")
+        label = names.get(ann.label)
+        if label is None or label not in known:
+            raise InvalidDataset(
+                f"annotation {ann.id if ann.id is not None else n} on image {ann.image_id}: "
+                f"class {label if label is not None else ann.label!r} is not in the project's "
+                f"schema ({sorted(known)})",
+                field="label",
+            )
+        per_image.setdefault(ann.image_id, []).append(_item(ann, label, prelabels))
+    return per_image
+
+
+def import_dataset(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    project_id: int,
+    path: Path,
+    fmt: str = "auto",
+    prelabels: bool = False,
+) -> ImportResult:
+    """Import ``path`` (folder, file or zip) into a project; all or nothing."""
+    with rt.read() as db:
+        authorize(db, actor, project_id, Action.DATASET_IMPORT)
+        schema = schemas.latest_version(db, project_id)
+        existing = {
+            a.filename: a for a in db.scalars(select(Asset).where(Asset.project_id == project_id))
+        }
+    uploads: list[CheckedUpload] = []
+    try:
+        with opened_input(path) as src:
+            confidence = 1.0
+            if fmt == "auto":
+                found = detect_format(src)
+                if not found:
+                    raise InvalidInput(
+                        f"{path.name}: no format recognised it; name one of "
+                        f"{', '.join(codec_names())}",
+                        field="format",
+                    )
+                fmt, confidence = found[0]
+            ds, loss = get_codec(fmt).read(src)
+            per_image = _plan_items(ds, schema.definition, prelabels)
+            plan: list[tuple[DsImage, CheckedUpload | Asset, list[dict[str, Any]]]] = []
+            for image in ds.images:
+                items = per_image.get(image.id, [])
+                target: CheckedUpload | Asset
+                if image.path is not None:
+                    with open(image.path, "rb") as fh:
+                        target = check_upload(rt, filename=Path(image.file_name).name, stream=fh)
+                    uploads.append(target)
+                    width, height = target.info.width, target.info.height
+                elif Path(image.file_name).name in existing:
+                    target = existing[Path(image.file_name).name]
+                    width, height = target.width, target.height
+                else:
+                    raise InvalidDataset(
+                        f"image {image.file_name!r}: not in the dataset and no asset of the "
+                        "project has that name",
+                        field="images",
+                    )
+                if (width, height) != (image.width, image.height) and image.width > 0:
+                    raise InvalidDataset(
+                        f"image {image.file_name!r}: the dataset says {image.width}x"
+                        f"{image.height}, the file is {width}x{height}",
+                        field="images",
+                    )
+                try:
+                    revisions.validate_items(
+                        items,
+                        schema=schema.definition,
+                        image=annotypes.ImageSize(width=width, height=height),
+                    )
+                except InvalidInput as exc:
+                    raise type(exc)(
+                        f"image {image.file_name!r}: {exc.message}", field=exc.field
+                    ) from exc
+                plan.append((image, target, items))
+        result = _store_import(rt, actor, project_id, plan, prelabels)
+        by_type: dict[str, int] = {}
+        for _img, _t, items in plan:
+            for item in items:
+                by_type[item["type"]] = by_type.get(item["type"], 0) + 1
+        return ImportResult(
+            format=fmt,
+            confidence=confidence,
+            images=len(plan),
+            tasks_created=result,
+            annotations=sum(by_type.values()),
+            by_type=by_type,
+            prelabels=prelabels,
+            loss=loss.to_dict(),
+        )
+    finally:
+        for upload in uploads:
+            rt.blobs.discard(upload.staged)
+
+
+def _task_for(db: Session, project_id: int, asset_id: int) -> Task | None:
+    return db.scalar(
+        select(Task)
+        .where(Task.project_id == project_id, Task.asset_id == asset_id)
+        .order_by(Task.id)
+        .limit(1)
+    )
+
+
+def _store_import(
+    rt: Runtime,
+    actor: Actor,
+    project_id: int,
+    plan: list[tuple[DsImage, CheckedUpload | Asset, list[dict[str, Any]]]],
+    prelabels: bool,
+) -> int:
+    created_blobs: list[str] = []
+    tasks_created = 0
+    key = f"import-{actor.request_id}"
+    try:
+        with rt.write() as db:
+            for n, (_image, target, items) in enumerate(plan):
+                if isinstance(target, CheckedUpload):
+                    if not rt.blobs.exists(target.staged.sha256):
+                        created_blobs.append(target.staged.sha256)
+                    asset = store_upload(
+                        db,
+                        rt,
+                        actor,
+                        project_id=project_id,
+                        upload=target,
+                        action=Action.DATASET_IMPORT,
+                    )
+                    task = None
+                else:
+                    asset = target
+                    task = _task_for(db, project_id, asset.id)
+                if task is None:
+                    task = create_tasks(
+                        db,
+                        actor,
+                        project_id=project_id,
+                        asset_ids=[asset.id],
+                        action=Action.DATASET_IMPORT,
+                    )[0]
+                    tasks_created += 1
+                current = revisions.current_revision(db, task.id)
+                kept = list(current.annotations) if current else []
+                revisions.save(
+                    db,
+                    actor,
+                    task_id=task.id,
+                    base_revision=current.number if current else 0,
+                    annotations=kept + items,
+                    idempotency_key=f"{key}-{n}",
+                    action=Action.DATASET_IMPORT,
+                )
+            record(
+                db,
+                AuditRecord(
+                    AuditAction.DATASET_IMPORTED,
+                    "project",
+                    str(project_id),
+                    actor.user_id,
+                    actor.request_id,
+                    project_id,
+                    {
+                        "images": len(plan),
+                        "annotations": sum(len(i) for _a, _b, i in plan),
+                        "prelabels": prelabels,
+                    },
+                ),
+            )
+    except BaseException:
+        for digest in created_blobs:
+            with contextlib.suppress(OSError):
+                rt.blobs.delete(digest)
+        raise
+    return tasks_created
+
+
+def export_project(
+    rt: Runtime, actor: Actor, *, project_id: int, fmt: str, out: Path
+) -> ExportResult:
+    """Write the current revision of every task of a project as ``fmt`` into ``out``.
+
+    ``out`` must be absent or empty; nothing is left there on error. The folder gets the
+    codec's files, the images, the loss report and ``labelproof-export.json`` (project,
+    schema version, time, who, counts).
+    """
+    codec = get_codec(fmt)
+    with rt.read() as db:
+        project = authorize(db, actor, project_id, Action.DATASET_EXPORT)
+        schema = schemas.latest_version(db, project_id)
+        rows = [
+            (task, asset)
+            for task, asset in db.execute(
+                select(Task, Asset)
+                .join(Asset, Asset.id == Task.asset_id)
+                .where(Task.project_id == project_id)
+                .order_by(Task.id)
+            )
+        ]
+        latest: dict[int, AnnotationRevision] = {}
+        for task, _asset in rows:
+            rev = revisions.current_revision(db, task.id)
+            if rev is not None:
+                latest[task.id] = rev
+    ds = _dataset(rt, schema.definition, rows, latest)
+    with atomic_output(out) as tmp:
+        loss = codec.write(ds, tmp)
+        manifest = {
+            "project": {"id": project.id, "name": project.name},
+            "schema_version": schema.version,
+            "format": fmt,
+            "exported_at": datetime.now(UTC).isoformat(),
+            "exported_by": actor.email,
+            "images": len(ds.images),
+            "annotations": len(ds.annotations),
+            "revisions": {str(t): r.number for t, r in latest.items()},
+        }
+        (tmp / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+        (tmp / "labelproof-loss-report.json").write_bytes(
+            orjson.dumps(loss.to_dict(), option=orjson.OPT_INDENT_2)
+        )
+        with rt.write() as db:
+            record(
+                db,
+                AuditRecord(
+                    AuditAction.DATASET_EXPORTED,
+                    "project",
+                    str(project_id),
+                    actor.user_id,
+                    actor.request_id,
+                    project_id,
+                    {
+                        "format": fmt,
+                        "images": len(ds.images),
+                        "annotations": len(ds.annotations),
+                        "schema_version": schema.version,
+                    },
+                ),
+            )
+    return ExportResult(
+        format=fmt,
+        images=len(ds.images),
+        annotations=len(ds.annotations),
+        schema_version=schema.version,
+        loss=loss.to_dict(),
+    )
+
+
+def _dataset(
+    rt: Runtime,
+    schema: dict[str, Any],
+    rows: list[tuple[Task, Asset]],
+    latest: dict[int, AnnotationRevision],
+) -> Dataset:
+    from labelproof.formats import Annotation as DsAnnotation
+
+    categories = []
+    cat_id: dict[str, int] = {}
+    for i, cls in enumerate(schema["classes"], start=1):
+        skeleton = annotypes.Skeleton.from_json(cls["skeleton"]) if "skeleton" in cls else None
+        categories.append(Category(id=i, name=cls["name"], skeleton=skeleton))
+        cat_id[cls["name"]] = i
+    images: list[DsImage] = []
+    anns: list[Any] = []
+    seen_names: set[str] = set()
+    for task, asset in rows:
+        name = asset.filename
+        if name in seen_names:  # two assets with one name: keep both, distinctly
+            stem, dot, ext = name.rpartition(".")
+            name = f"{stem or ext}-{asset.id}{dot}{ext if stem else ''}"
+        seen_names.add(name)
+        images.append(
+            DsImage(task.id, name, asset.width, asset.height, path=rt.blobs.path_of(asset.sha256))
+        )
+        rev = latest.get(task.id)
+        for item in rev.annotations if rev else []:
+            anns.append(
+                DsAnnotation(
+                    image_id=task.id,
+                    type=item["type"],
+                    label=cat_id[item["label"]],
+                    geometry=item["geometry"],
+                    attributes=dict(item.get("attributes") or {}),
+                    id=len(anns) + 1,
+                    z_order=int(item.get("z_order", 0)),
+                    score=item.get("confidence"),
+                    source="model" if item.get("source") == "model" else "manual",
+                )
+            )
+    return Dataset(images=images, categories=categories, annotations=anns, name="labelproof")
