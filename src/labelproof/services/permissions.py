@@ -40,6 +40,20 @@ class Action(StrEnum):
     ANNOTATION_READ = "annotation.read"
     ANNOTATION_WRITE = "annotation.write"
     AUDIT_READ = "audit.read"
+    DATASET_IMPORT = "dataset.import"
+    DATASET_EXPORT = "dataset.export"
+    # QA workflow (docs/qa-workflow.md)
+    QA_READ = "qa.read"
+    POLICY_WRITE = "qa.policy.write"
+    SOP_WRITE = "qa.sop.write"
+    BATCH_MANAGE = "qa.batch.manage"
+    GOLD_MANAGE = "qa.gold.manage"
+    QUEUE_WORK = "qa.queue.work"
+    REVIEW = "qa.review"
+    AUDIT_SAMPLE = "qa.audit"
+    QUALIFY = "qa.qualify"
+    ESCALATE = "qa.escalate"
+    ESCALATION_ANSWER = "qa.escalation.answer"
 
 
 _READ = {
@@ -52,7 +66,10 @@ _READ = {
 }
 
 #: What each project role may do. Auditors read everything, labels included, and write
-#: nothing; program managers set projects up but do not label.
+#: nothing; program managers set projects up but do not label. In the QA workflow,
+#: annotators work the queue and escalate; reviewers peer-review; team leads audit,
+#: adjudicate, answer escalations and keep the SOP, gold answers and batches; program
+#: managers set the policy and decide qualification. Annotators never read QA figures.
 MATRIX: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.PROGRAM_MANAGER: frozenset(
@@ -63,14 +80,39 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.ASSET_UPLOAD,
             Action.TASK_CREATE,
             Action.AUDIT_READ,
+            Action.DATASET_IMPORT,
+            Action.DATASET_EXPORT,
+            Action.QA_READ,
+            Action.POLICY_WRITE,
+            Action.SOP_WRITE,
+            Action.BATCH_MANAGE,
+            Action.GOLD_MANAGE,
+            Action.QUALIFY,
         }
     ),
     Role.TEAM_LEAD: frozenset(
-        _READ | {Action.SCHEMA_WRITE, Action.TASK_CREATE, Action.ANNOTATION_WRITE}
+        _READ
+        | {
+            Action.SCHEMA_WRITE,
+            Action.TASK_CREATE,
+            Action.ANNOTATION_WRITE,
+            Action.DATASET_EXPORT,
+            Action.QA_READ,
+            Action.SOP_WRITE,
+            Action.BATCH_MANAGE,
+            Action.GOLD_MANAGE,
+            Action.REVIEW,
+            Action.AUDIT_SAMPLE,
+            Action.QUALIFY,
+            Action.ESCALATE,
+            Action.ESCALATION_ANSWER,
+        }
     ),
-    Role.REVIEWER: frozenset(_READ | {Action.ANNOTATION_WRITE}),
-    Role.ANNOTATOR: frozenset(_READ | {Action.ANNOTATION_WRITE}),
-    Role.AUDITOR: frozenset(_READ | {Action.AUDIT_READ}),
+    Role.REVIEWER: frozenset(_READ | {Action.ANNOTATION_WRITE, Action.REVIEW, Action.ESCALATE}),
+    Role.ANNOTATOR: frozenset(
+        _READ | {Action.ANNOTATION_WRITE, Action.QUEUE_WORK, Action.ESCALATE}
+    ),
+    Role.AUDITOR: frozenset(_READ | {Action.AUDIT_READ, Action.QA_READ}),
 }
 
 
