@@ -187,3 +187,49 @@ def test_stale_draft_opens_the_conflict_view(
         "() => document.querySelector('[data-testid=save-status]').dataset.revision === '2'"
     )
     assert len(current(admin_api, task)["annotations"]) == 1
+
+
+def test_rejected_save_names_and_selects_the_object(
+    page: Any, server: Server, new_task: Any, admin_api: httpx.Client
+) -> None:
+    task = new_task(2)  # coffee, 600 x 400
+    square = [[300, 100], [450, 100], [450, 300], [300, 300]]
+    r = admin_api.put(
+        f"/api/tasks/{task}/annotations",
+        json={
+            "base_revision": 0,
+            "annotations": [
+                {
+                    "id": "box1",
+                    "type": "box",
+                    "label": "object",
+                    "geometry": {"x": 10, "y": 10, "w": 50, "h": 50},
+                },
+                {
+                    "id": "sq",
+                    "type": "polygon",
+                    "label": "object",
+                    "geometry": {"points": square, "holes": []},
+                },
+            ],
+        },
+        headers={"Idempotency-Key": f"seed-{task}"},
+    )
+    assert r.status_code == 201, r.text
+    sign_in(page, server)
+    ws = Workspace(page).open(task)
+    ws.click(375, 200)
+    ws.drag((300, 100), (500, 200))  # the ring now crosses itself
+    ws.key("Escape")  # deselect, so that the error has to select it again
+    page.keyboard.press("Control+s")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=save-status]').dataset.state === 'error'"
+    )
+    assert "annotations[1]" in page.inner_text("[data-testid=save-status]")
+    assert page.evaluate("() => window.__labelproof.doc.selected") == "sq"
+    ws.key("Control+z")  # undo the bad edit: the next save goes through
+    page.keyboard.press("Control+s")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=save-status]').dataset.state === 'saved'"
+    )
+    assert current(admin_api, task)["annotations"][1]["geometry"]["points"] == square

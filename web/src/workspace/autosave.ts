@@ -197,7 +197,7 @@ export class Autosaver {
       else this.clearDraft();
       this.set({ state: this.dirty ? "dirty" : "saved", message: "", field: null, savedAt: new Date() });
     } catch (err) {
-      this.failed(err, annotations);
+      this.failed(err);
     } finally {
       this.inFlight = false;
     }
@@ -207,7 +207,7 @@ export class Autosaver {
     }
   }
 
-  private failed(err: unknown, mine: Annotation[]): void {
+  private failed(err: unknown): void {
     const e = err instanceof ApiError ? err : new ApiError(0, "network", String(err));
     this.writeDraft();
     if (e.status === 409) {
@@ -215,7 +215,8 @@ export class Autosaver {
       this.attempts = 0;
       this.pending = null;
       this.set({ state: "conflict", message: e.message, field: e.field });
-      this.onConflict({ mine, theirs: current });
+      // Yours is the document now (it may have changed while the request was in flight).
+      this.onConflict({ mine: this.doc.items.map(toWire), theirs: current });
       return;
     }
     if (e.retryable || e.status === 401) {

@@ -241,6 +241,13 @@ function Workspace({ data }: { data: Loaded }) {
     };
   }, [engine, saver, conflict]);
 
+  // A rejected save names the object at fault (annotations[i]...): select it.
+  useEffect(() => {
+    const m = save?.state === "error" ? /^annotations\[(\d+)\]/.exec(save.field ?? "") : null;
+    const a = m ? doc.items[Number(m[1])] : undefined;
+    if (a) doc.select(a.id);
+  }, [save]);
+
   const resolve = (r: Resolution) => {
     if (!conflict || !saver) return;
     const theirs = (conflict.theirs?.annotations ?? []) as unknown as Annotation[];

@@ -7,7 +7,8 @@ import { defaultAttributes, newId, type Annotation, type AttrDef, type ClassDef 
 function AttrEditor({ defs, values, onChange, idPrefix }: { defs: AttrDef[]; values: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; idPrefix: string }) {
   const set = (name: string, v: unknown) => {
     const next = { ...values };
-    if (v === undefined || v === "") delete next[name];
+    const required = defs.find((d) => d.name === name)?.required;
+    if (v === undefined || (v === "" && !required)) delete next[name];
     else next[name] = v;
     onChange(next);
   };

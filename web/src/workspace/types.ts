@@ -111,6 +111,8 @@ export function defaultAttributes(cls: ClassDef | undefined): Record<string, unk
     if (a.default !== undefined && a.default !== null) out[a.name] = a.default;
     else if (a.kind === "bool") out[a.name] = false;
     else if (a.kind === "select" && a.required && a.options?.length) out[a.name] = a.options[0];
+    else if (a.kind === "text" && a.required) out[a.name] = "";
+    else if (a.kind === "number" && a.required) out[a.name] = 0;
   }
   return out;
 }
