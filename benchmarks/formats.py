@@ -70,7 +70,9 @@ def count_yolo(out: Path) -> int:
     """Label lines in every per-image .txt (Ultralytics labels/ or Darknet obj_*_data/)."""
     lists = {"train.txt", "valid.txt", "val.txt", "test.txt"}
     return sum(
-        f.read_bytes().count(b"\n") for f in out.rglob("*.txt") if f.parent != out or f.name not in lists
+        f.read_bytes().count(b"\n")
+        for f in out.rglob("*.txt")
+        if f.parent != out or f.name not in lists
     )
 
 
@@ -93,12 +95,24 @@ def main() -> None:
     (src / "images" / "train").mkdir(parents=True, exist_ok=True)
     ann = src / "annotations" / "instances_train.json"
     subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "gen_formats.py"), "--images", str(args.images),
-         "--annotations", str(args.annotations), "--seed", str(args.seed), "--out", str(ann)],
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "gen_formats.py"),
+            "--images",
+            str(args.images),
+            "--annotations",
+            str(args.annotations),
+            "--seed",
+            str(args.seed),
+            "--out",
+            str(ann),
+        ],
         check=True,
     )
-    print(f"COCO file: {ann.stat().st_size / 2**20:.0f} MiB, {args.annotations} boxes, "
-          f"{args.images} images; cores: {os.cpu_count()}")
+    print(
+        f"COCO file: {ann.stat().st_size / 2**20:.0f} MiB, {args.annotations} boxes, "
+        f"{args.images} images; cores: {os.cpu_count()}"
+    )
     peers = [] if args.no_datumaro or not PEER.exists() else [("datumaro", str(PEER), DM)]
     if not peers and not args.no_datumaro:
         print(f"Datumaro peer venv absent ({PEER}): run scripts/peers-datumaro")
@@ -120,8 +134,10 @@ def main() -> None:
         print("\nratios (Datumaro / labelproof): time, peak memory")
         for op in args.ops.split(","):
             d, lp = results[("datumaro", op)], results[("labelproof", op)]
-            print(f"  {op:6} {d[0] / lp[0]:6.1f}x faster   {d[1] / lp[1]:5.1f}x less memory "
-                  f"({lp[1] / d[1] * 100:.0f}% of Datumaro's peak)")
+            print(
+                f"  {op:6} {d[0] / lp[0]:6.1f}x faster   {d[1] / lp[1]:5.1f}x less memory "
+                f"({lp[1] / d[1] * 100:.0f}% of Datumaro's peak)"
+            )
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -67,9 +67,15 @@ def sample_dataset(types: list[str], *, extras: bool = True) -> Dataset:
 
 def _close(a: Any, b: Any, tol: float) -> bool:
     if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k], tol) for k in a)
+        return (
+            isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k], tol) for k in a)
+        )
     if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(_close(x, y, tol) for x, y in zip(a, b, strict=True))
+        return (
+            isinstance(b, list)
+            and len(a) == len(b)
+            and all(_close(x, y, tol) for x, y in zip(a, b, strict=True))
+        )
     if isinstance(a, str):
         return a == b
     if isinstance(a, int) and isinstance(b, int):

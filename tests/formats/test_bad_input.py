@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from labelproof.cli import app
 from labelproof.errors import FileTooLarge, InvalidDataset, InvalidFile
-from labelproof.formats import convert, get_codec
 from labelproof.formats import _io as fio
+from labelproof.formats import convert, get_codec
 
 runner = CliRunner()
 
@@ -38,7 +38,9 @@ def _zip(tmp: Path, members: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
     return p
 
 
-@pytest.mark.parametrize("member", ["../evil.json", "/abs/evil.json", "a/../../evil.json", "C:/x.json"])
+@pytest.mark.parametrize(
+    "member", ["../evil.json", "/abs/evil.json", "a/../../evil.json", "C:/x.json"]
+)
 def test_zip_path_tricks_refused(member: str, tmp_path: Path) -> None:
     z = _zip(tmp_path, [(member, b"{}")])
     with pytest.raises(InvalidFile, match="refused"):
@@ -147,7 +149,9 @@ def test_file_that_says_json_but_is_xml(tmp_path: Path) -> None:
 def test_yolo_non_utf8_and_unknown_class(tmp_path: Path) -> None:
     (tmp_path / "labels" / "train").mkdir(parents=True)
     (tmp_path / "data.yaml").write_text("names:\n  0: car\n")
-    (tmp_path / "labelproof.images.json").write_bytes(orjson.dumps({"train": {"a.jpg": [10, 10, 1]}}))
+    (tmp_path / "labelproof.images.json").write_bytes(
+        orjson.dumps({"train": {"a.jpg": [10, 10, 1]}})
+    )
     lab = tmp_path / "labels" / "train" / "a.txt"
     lab.write_bytes(b"0 0.5 0.5 0.1 0.1\n\xff\xfe\n")
     with pytest.raises(InvalidDataset, match=r"a.txt: line 2: not UTF-8"):
@@ -160,7 +164,9 @@ def test_yolo_non_utf8_and_unknown_class(tmp_path: Path) -> None:
 def test_cli_bad_input_exit_2_no_traceback_nothing_written(tmp_path: Path) -> None:
     p = _coco(tmp_path, [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [1, 2, 3, 4]}])
     out = tmp_path / "out"
-    result = runner.invoke(app, ["convert", str(p), "--from", "coco", "--to", "cvat", "--out", str(out)])
+    result = runner.invoke(
+        app, ["convert", str(p), "--from", "coco", "--to", "cvat", "--out", str(out)]
+    )
     assert result.exit_code == 2
     assert "unknown image id 7" in result.output
     assert "Traceback" not in result.output
@@ -224,5 +230,3 @@ def test_cli_unknown_format(tmp_path: Path) -> None:
     p = _coco(tmp_path, [])
     result = runner.invoke(app, ["convert", str(p), "--to", "nope", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "unknown format 'nope'" in result.output
-
-

@@ -78,10 +78,26 @@ def test_not_a_codec() -> None:
 def test_public_surface_is_locked() -> None:
     assert sorted(formats.__all__) == sorted(
         [
-            "BUILTIN_MODULES", "DEFAULT_REGISTRY", "ENTRY_POINT_GROUP", "REPORT_NAME",
-            "Annotation", "AttributeSpec", "BoxColumns", "Category", "Codec", "CodecRegistry",
-            "Conversion", "Dataset", "Image", "LossReport", "codec_names", "convert",
-            "detect_format", "get_codec", "read_dataset", "register_codec",
+            "BUILTIN_MODULES",
+            "DEFAULT_REGISTRY",
+            "ENTRY_POINT_GROUP",
+            "REPORT_NAME",
+            "Annotation",
+            "AttributeSpec",
+            "BoxColumns",
+            "Category",
+            "Codec",
+            "CodecRegistry",
+            "Conversion",
+            "Dataset",
+            "Image",
+            "LossReport",
+            "codec_names",
+            "convert",
+            "detect_format",
+            "get_codec",
+            "read_dataset",
+            "register_codec",
         ]
     )
 
@@ -95,7 +111,9 @@ def test_every_codec_is_documented() -> None:
 @settings(deadline=None, max_examples=200)
 @given(st.lists(st.floats(-1e7, 1e7, allow_nan=False), max_size=50), st.integers(0, 7))
 def test_fixed_matches_python_formatting(values: list[float], decimals: int) -> None:
-    text, ends = nf.join_lines([nf.fixed(np.array(values, np.float64), decimals), b"\n"], len(values))
+    text, ends = nf.join_lines(
+        [nf.fixed(np.array(values, np.float64), decimals), b"\n"], len(values)
+    )
     want = [f"{v:.{decimals}f}" for v in values]
     want = [w[1:] if w.startswith("-") and float(w) == 0 else w for w in want]
     assert text.decode().splitlines() == want
@@ -111,26 +129,41 @@ def test_integers_match_str(values: list[int]) -> None:
 
 def _coco_boxes(n: int, seed: int) -> dict:  # type: ignore[type-arg]
     rng = np.random.default_rng(seed)
-    images = [{"id": i + 1, "file_name": f"{i}.jpg", "width": 640, "height": 480} for i in range(20)]
+    images = [
+        {"id": i + 1, "file_name": f"{i}.jpg", "width": 640, "height": 480} for i in range(20)
+    ]
     anns = []
     for k in range(n):
         w, h = float(rng.uniform(1, 100)), float(rng.uniform(1, 100))
-        anns.append({
-            "id": k + 1, "image_id": int(rng.integers(1, 21)), "category_id": int(rng.integers(1, 4)),
-            "bbox": [round(float(rng.uniform(0, 640 - w)), 3), round(float(rng.uniform(0, 480 - h)), 3), round(w, 3), round(h, 3)],
-            "area": w * h, "iscrowd": int(rng.random() < 0.1), "segmentation": [],
-        })
+        anns.append(
+            {
+                "id": k + 1,
+                "image_id": int(rng.integers(1, 21)),
+                "category_id": int(rng.integers(1, 4)),
+                "bbox": [
+                    round(float(rng.uniform(0, 640 - w)), 3),
+                    round(float(rng.uniform(0, 480 - h)), 3),
+                    round(w, 3),
+                    round(h, 3),
+                ],
+                "area": w * h,
+                "iscrowd": int(rng.random() < 0.1),
+                "segmentation": [],
+            }
+        )
     anns[n // 2] = {**anns[n // 2], "segmentation": [[1, 1, 30, 1, 30, 20]]}
     cats = [{"id": i, "name": f"c{i}"} for i in range(1, 4)]
     return {"images": images, "annotations": anns, "categories": cats}
 
 
-def test_chunked_fast_reader_equals_whole_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chunked_fast_reader_equals_whole_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     doc = _coco_boxes(3000, 1)
     p = tmp_path / "c.json"
     p.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
     whole, _ = get_codec("coco").read(p)
-    assert CHUNKED_ABOVE > p.stat().st_size
+    assert p.stat().st_size < CHUNKED_ABOVE
     from labelproof.formats import _coco_read, _json_stream
 
     monkeypatch.setattr(_coco_read, "CHUNKED_ABOVE", 0)
@@ -178,6 +211,7 @@ def test_fast_cvat_boxes_equal_slow_boxes(tmp_path: Path) -> None:
     get_codec("cvat").write(ds, fast_dir)
     fast_ds, _ = get_codec("cvat").read(fast_dir)
     ds.materialize_boxes()
+
     def key(d: Dataset) -> list[tuple[int, str, float, float, float, float]]:
         names = {c.id: c.name for c in d.categories}
         return sorted((a.image_id, names[a.label], *a.geometry.values()) for a in d.annotations)

@@ -20,6 +20,19 @@ def safe_relpath(name: str, what: str) -> PurePosixPath:
     return p
 
 
+def check_relpath(name: str, what: str) -> str:
+    """Fast :func:`safe_relpath` for plain names: the name itself, POSIX separators."""
+    if (
+        "\\" in name
+        or name.startswith("/")
+        or ".." in name.split("/")
+        or not name
+        or (len(name) > 1 and name[1] == ":")
+    ):
+        return str(safe_relpath(name, what))
+    return name
+
+
 def place_image(image: Image, folder: Path) -> None:
     """Hard-link (or copy) the image's pixels into ``folder`` under its file name."""
     if image.path is None or not image.path.is_file():
@@ -56,7 +69,7 @@ def label_names(ds: Dataset) -> dict[int, str]:
     return {c.id: c.name for c in ds.categories}
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: str | Path, data: bytes) -> None:
     """Create ``path`` with ``data``: plain ``os.open``/``os.write`` (Python's buffered
     ``open`` costs an extra ``isatty`` ioctl and ``fstat`` per file, which dominates when
     writing tens of thousands of small label files)."""
@@ -70,15 +83,7 @@ def write_bytes(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def write_many(jobs: list[tuple[Path, bytes]], threads: int = 8) -> None:
-    """Create many small files; file creation waits on the file system, so a few threads
-    overlap those waits (the GIL is released in ``os.open``/``os.write``)."""
-    if len(jobs) < 256:
-        for path, data in jobs:
-            write_bytes(path, data)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(threads) as pool:
-        for _ in pool.map(lambda job: write_bytes(*job), jobs, chunksize=64):
-            pass
+def write_many(jobs: list[tuple[str, bytes]]) -> None:
+    """Create many small files (path strings, no pathlib overhead per file)."""
+    for path, data in jobs:
+        write_bytes(path, data)

@@ -8,6 +8,7 @@ box. Other annotations are formatted one by one.
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import orjson
 
 from labelproof.formats import _numfmt as nf
 from labelproof.formats import _yaml
-from labelproof.formats._media import place_image, safe_relpath, write_many
+from labelproof.formats._media import check_relpath, place_image, write_many
 from labelproof.formats.model import Annotation, Dataset
 from labelproof.formats.report import LossReport, where
 
@@ -148,18 +149,19 @@ def write_yolo(ds: Dataset, out: Path, report: LossReport) -> None:
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
     sidecar: dict[str, dict[str, list[int]]] = defaultdict(dict)
-    jobs: list[tuple[Path, bytes]] = []
+    jobs: list[tuple[str, bytes]] = []
+    label_dirs = {split: str(out / "labels" / split) for split in splits}
     for im in ds.images:
-        rel = safe_relpath(im.file_name, f"image {im.id}")
+        rel = check_relpath(im.file_name, f"image {im.id}")
         blocks = text.get(im.id)
         if blocks:
-            stem = rel.with_suffix("").as_posix()
-            dst = out / "labels" / im.split / f"{stem}.txt"
-            if len(rel.parts) > 1:
-                dst.parent.mkdir(parents=True, exist_ok=True)
+            dst = f"{label_dirs[im.split]}/{os.path.splitext(rel)[0]}.txt"
+            if "/" in rel:
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
             jobs.append((dst, b"".join(blocks)))
-        sidecar[im.split][rel.as_posix()] = [im.width, im.height, im.id]
-        place_image(im, out / "images" / im.split)
+        sidecar[im.split][rel] = [im.width, im.height, im.id]
+        if im.path is not None:
+            place_image(im, out / "images" / im.split)
     write_many(jobs)
     report.images += len(ds.images)
     (out / SIDECAR).write_bytes(orjson.dumps(sidecar))
