@@ -16,6 +16,7 @@ from labelproof.services import accounts, projects, revisions
 from labelproof.services.context import new_request_id
 from labelproof.services.permissions import MATRIX, Action, Role
 from labelproof.store.db import transaction
+from tests.qa.matrix import QA_ROUTES
 from tests.world import PASSWORD, SCHEMA, World, png_bytes
 
 PUBLIC = "public"
@@ -217,6 +218,9 @@ ROUTES: dict[str, Route] = {
         Action.ANNOTATION_READ, lambda w, c: c.get(f"/api/tasks/{w.task_id}/revisions/1")
     ),
 }
+
+# The QA workflow's routes (their set-up lives beside the QA tests).
+ROUTES.update({op: Route(access, call) for op, (access, call) in QA_ROUTES.items()})
 
 ACTORS = [r.value for r in Role] + ["orgadmin", "outsider"]
 

@@ -201,3 +201,6 @@ class AuditEvent(Base):
     project_id: Mapped[int | None] = mapped_column(ID)
     request_id: Mapped[str] = mapped_column(String(64), nullable=False)
     details: Mapped[dict[str, Any]] = mapped_column(nullable=False)
+
+
+from labelproof.store import qa_models as _qa_models  # noqa: E402,F401
