@@ -189,6 +189,18 @@ ROUTES: dict[str, Route] = {
         Action.ASSET_READ,
         lambda w, c: c.get(P.format(p=w.project_id) + f"/assets/{w.asset_id}/content"),
     ),
+    "get_asset_tiles": Route(
+        Action.ASSET_READ,
+        lambda w, c: c.get(P.format(p=w.project_id) + f"/assets/{w.asset_id}/tiles"),
+    ),
+    "get_asset_tile": Route(
+        Action.ASSET_READ,
+        lambda w, c: c.get(P.format(p=w.project_id) + f"/assets/{w.asset_id}/tiles/0/0_0.jpg"),
+    ),
+    "get_asset_thumbnail": Route(
+        Action.ASSET_READ,
+        lambda w, c: c.get(P.format(p=w.project_id) + f"/assets/{w.asset_id}/thumbnail"),
+    ),
     "create_tasks": Route(
         Action.TASK_CREATE,
         lambda w, c: c.post(P.format(p=w.project_id) + "/tasks", json={"asset_ids": [w.asset_id]}),

@@ -121,7 +121,16 @@ def upload_asset(
                 task = create_tasks(db, actor, project_id=project_id, asset_ids=[asset.id])[0]
     finally:
         rt.blobs.discard(upload.staged)
+    _pyramid_if_large(rt, asset)
     return asset, task
+
+
+def _pyramid_if_large(rt: Runtime, asset: Asset) -> None:
+    """Build the tile pyramid of a large image at upload, not on its first view."""
+    from labelproof.services import tiles
+
+    if max(asset.width, asset.height) >= tiles.EAGER_SIDE:
+        tiles.build_pyramid(rt, asset)
 
 
 def list_assets(

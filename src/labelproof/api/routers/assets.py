@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from labelproof.api.deps import CurrentActor, RuntimeDep, SessionDep, UnitOfWorkDep
 from labelproof.api.models import AssetOut, Page, TaskOut, TasksIn
-from labelproof.services import assets
+from labelproof.services import assets, tiles
 
 router = APIRouter(prefix="/api", tags=["assets"])
 
@@ -78,6 +80,61 @@ def get_asset_content(
             "X-Content-Type-Options": "nosniff",
             "ETag": f'"{asset.sha256}"',
         },
+    )
+
+
+_JPEG: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}}, "description": "A JPEG image."}
+}
+
+
+@router.get("/projects/{project_id}/assets/{asset_id}/tiles")
+def get_asset_tiles(
+    project_id: int, asset_id: int, rt: RuntimeDep, actor: CurrentActor
+) -> dict[str, int | str]:
+    """The asset's Deep Zoom pyramid (built on first use); an audited read."""
+    return tiles.open_pyramid(rt, actor, project_id=project_id, asset_id=asset_id).to_dict()
+
+
+@router.get(
+    "/projects/{project_id}/assets/{asset_id}/tiles/{level}/{col}_{row}.jpg",
+    response_class=Response,
+    responses=_JPEG,
+)
+def get_asset_tile(
+    project_id: int,
+    asset_id: int,
+    level: int,
+    col: int,
+    row: int,
+    rt: RuntimeDep,
+    actor: CurrentActor,
+) -> Response:
+    """One 256 px tile of the pyramid, in full-resolution pixel space at the top level."""
+    data = tiles.tile(
+        rt, actor, project_id=project_id, asset_id=asset_id, level=level, col=col, row=row
+    )
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
+    )
+
+
+@router.get(
+    "/projects/{project_id}/assets/{asset_id}/thumbnail",
+    response_class=Response,
+    responses=_JPEG,
+)
+def get_asset_thumbnail(
+    project_id: int,
+    asset_id: int,
+    rt: RuntimeDep,
+    actor: CurrentActor,
+    max: int = Query(256, ge=16, le=1024, description="Largest side in pixels."),
+) -> Response:
+    """A small JPEG of the asset for lists."""
+    data = tiles.thumbnail(rt, actor, project_id=project_id, asset_id=asset_id, size=max)
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
     )
 
 
