@@ -116,11 +116,13 @@ def test_datumaro_reads_ours(
 MAKE = """
 import sys, json, numpy as np, datumaro as dm
 cats = {dm.AnnotationType.label: dm.LabelCategories.from_iterable(["car", "person"])}
+def pixels():
+    return dm.Image.from_numpy(np.zeros((60, 80, 3), np.uint8))
 items = [
-    dm.DatasetItem(id="a", subset="train", media=dm.Image.from_numpy(np.zeros((60, 80, 3), np.uint8)),
+    dm.DatasetItem(id="a", subset="train", media=pixels(),
         annotations=[dm.Bbox(10, 5, 20, 30, label=0, id=1, group=1),
                      dm.Polygon([5, 5, 40, 6, 30, 40], label=1, id=2, group=2)]),
-    dm.DatasetItem(id="b", subset="train", media=dm.Image.from_numpy(np.zeros((60, 80, 3), np.uint8)),
+    dm.DatasetItem(id="b", subset="train", media=pixels(),
         annotations=[dm.Bbox(1.5, 2.5, 10, 12, label=1, id=3, group=3)]),
 ]
 dm.Dataset.from_iterable(items, categories=cats).export(sys.argv[1], sys.argv[2], save_media=True)

@@ -38,7 +38,7 @@ def test_everything_at_once_is_carried_or_reported(codec_name: str, tmp_path: Pa
     assert accounted >= total, wrep.to_dict()
     assert wrep.by_type["cuboid"] == 0 and wrep.dropped, "3D cuboids have no place in 2D formats"
     back, rrep = codec.read(out)
-    assert rrep.annotations == wrep.annotations
+    assert rrep.annotations == wrep.annotations == len(back)
     assert rrep.images == len(ds.images)
 
 

@@ -82,8 +82,8 @@ class CocoReader:
         """Read one chunk of records (fast path first); returns how many it held."""
         cols = box_rows(chunk)
         if cols is not None:
-            n = cols["x"].shape[0]
-            ints = {}
+            n = int(cols["x"].shape[0])
+            ints: dict[str, NDArray[np.int64]] = {}
             for key in ("id", "image_id", "category_id", "iscrowd"):
                 col = cols.get(key)
                 if col is None:
@@ -284,9 +284,11 @@ class CocoReader:
         for key in ("image_id", "category_id"):
             _int(a.get(key), path, f"{rec}.{key}")
         b = a.get("bbox")
-        ok = isinstance(b, list) and len(b) == 4
-        ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) for v in b)
-        if not ok:
+        if not (
+            isinstance(b, list)
+            and len(b) == 4
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in b)
+        ):
             raise _bad(path, f"{rec}.bbox", f"must be [x, y, w, h] numbers, got {b!r}")
         _int(a.get("iscrowd", 0), path, f"{rec}.iscrowd")
         if "id" in a:

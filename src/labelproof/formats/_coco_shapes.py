@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from labelproof.annotypes import ImageSize, validate
 from labelproof.errors import InvalidDataset, InvalidInput
-from labelproof.formats.model import Annotation
+from labelproof.formats.model import Annotation, Category
 
 if TYPE_CHECKING:
     from labelproof.formats._coco_read import CocoReader
@@ -24,9 +27,75 @@ def _num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+@dataclass
+class _Record:
+    """One COCO annotation record being read: where it is and what all its parts share."""
+
+    r: CocoReader
+    path: Path
+    rec: str
+    """``annotations[i]``, the record's path in the file."""
+    ex: str
+    """The record as a loss-report example."""
+    width: int
+    height: int
+    cat: Category
+    image_id: int
+    ann_id: int | None
+    attributes: dict[str, Any]
+    occluded: bool
+    crowd: bool
+    score: float | None
+    made: list[Annotation] = dataclass_field(default_factory=list)
+
+    @property
+    def image(self) -> ImageSize:
+        return ImageSize(self.width, self.height)
+
+    def add(self, type_name: str, geometry: dict[str, Any], group: int | None) -> None:
+        """Append an already validated part of the record."""
+        self.made.append(
+            Annotation(
+                self.image_id,
+                type_name,
+                self.cat.id,
+                geometry,
+                attributes=dict(self.attributes),
+                id=self.ann_id,
+                occluded=self.occluded,
+                crowd=self.crowd,
+                score=self.score,
+                group=group,
+            )
+        )
+        self.r.report.count(type_name, self.cat.name)
+
+    def emit(self, type_name: str, geometry: Any, field: str, group: int | None = None) -> None:
+        """Validate ``geometry`` as ``type_name`` and append it; InvalidDataset naming ``field``."""
+        try:
+            g = validate(type_name, geometry, image=self.image, skeleton=self.cat.skeleton)
+        except InvalidInput as exc:
+            raise _bad(self.path, field, exc.message) from None
+        self.add(type_name, g, group)
+
+    def clip_pts(self, pts: NDArray[np.float64], field: str) -> NDArray[np.float64]:
+        """(N, 2) points clipped to the image; InvalidDataset beyond the 1 px slack."""
+        from labelproof.formats._coco_read import EDGE_SLACK
+
+        w, h = self.width, self.height
+        lo = pts.min(axis=0) if pts.size else np.zeros(2)
+        hi = pts.max(axis=0) if pts.size else np.zeros(2)
+        if (lo < -EDGE_SLACK).any() or hi[0] > w + EDGE_SLACK or hi[1] > h + EDGE_SLACK:
+            raise _bad(self.path, field, f"lies outside the image {w}x{h}")
+        if (lo < 0).any() or hi[0] > w or hi[1] > h:
+            self.r.report.approx("shape clipped to the image", self.ex)
+            pts = np.stack([np.clip(pts[:, 0], 0, w), np.clip(pts[:, 1], 0, h)], axis=1)
+        return pts
+
+
 def read_general(r: CocoReader, a: Any, path: Path, i: int) -> None:
     """Read one COCO annotation record ``a`` (``annotations[i]``) into ``r.ds``."""
-    from labelproof.formats._coco_read import EDGE_SLACK, KNOWN_KEYS, _int
+    from labelproof.formats._coco_read import KNOWN_KEYS, _int
 
     rec = f"annotations[{i}]"
     if not isinstance(a, dict):
@@ -39,7 +108,6 @@ def read_general(r: CocoReader, a: Any, path: Path, i: int) -> None:
     if cat is None:
         raise _bad(path, f"{rec}.category_id", f"unknown category {cid}")
     w, h, fname = r.img_size[iid]
-    image = ImageSize(w, h)
     ann_id = _int(a["id"], path, f"{rec}.id") if "id" in a else None
     ex = f"image {iid} ({fname}), annotation {ann_id if ann_id is not None else rec}"
     for k in sorted(a.keys() - KNOWN_KEYS):
@@ -56,61 +124,45 @@ def read_general(r: CocoReader, a: Any, path: Path, i: int) -> None:
     rotation = attrs.pop("rotation", 0.0)
     if not _num(rotation):
         raise _bad(path, f"{rec}.attributes.rotation", f"must be a number, got {rotation!r}")
-    base = {
-        "image_id": iid,
-        "label": cid,
-        "attributes": attrs,
-        "id": ann_id,
-        "occluded": occluded,
-        "crowd": crowd,
-        "score": float(score) if score is not None else None,
-    }
-
-    def clip_pts(pts: np.ndarray, field: str) -> np.ndarray:
-        lo = pts.min(axis=0) if pts.size else np.zeros(2)
-        hi = pts.max(axis=0) if pts.size else np.zeros(2)
-        if (lo < -EDGE_SLACK).any() or hi[0] > w + EDGE_SLACK or hi[1] > h + EDGE_SLACK:
-            raise _bad(path, field, f"lies outside the image {w}x{h}")
-        if (lo < 0).any() or hi[0] > w or hi[1] > h:
-            r.report.approx("shape clipped to the image", ex)
-            pts = np.stack([np.clip(pts[:, 0], 0, w), np.clip(pts[:, 1], 0, h)], axis=1)
-        return pts
-
-    def emit(type_name: str, geometry: Any, field: str, group: int | None = None) -> None:
-        try:
-            g = validate(type_name, geometry, image=image, skeleton=cat.skeleton)
-        except InvalidInput as exc:
-            raise _bad(path, field, exc.message) from None
-        made.append(Annotation(type=type_name, geometry=g, group=group, **base))
-        r.report.count(type_name, cat.name)
-
-    made: list[Annotation] = []
+    one = _Record(
+        r,
+        path,
+        rec,
+        ex,
+        w,
+        h,
+        cat,
+        iid,
+        ann_id,
+        attrs,
+        occluded,
+        crowd,
+        float(score) if score is not None else None,
+    )
     try:
-        _shapes(a, rec, ex, (path, w, h, cat, base, emit, clip_pts, rotation), made, r)
+        _shapes(a, one, float(rotation))
     finally:
-        if len(made) == 1:
-            made[0].group = None
-        r.ds.annotations.extend(made)
+        if len(one.made) == 1:
+            one.made[0].group = None
+        r.ds.annotations.extend(one.made)
 
 
-def _shapes(
-    a: dict[str, Any], rec: str, ex: str, args: Any, made: list[Annotation], r: CocoReader
-) -> None:
-    path, w, h, cat, base, emit, clip_pts, rotation = args
-    image = ImageSize(w, h)
-    ann_id = base["id"] if base["id"] is not None else -1 - len(r.ds.annotations)
+def _shapes(a: dict[str, Any], one: _Record, rotation: float) -> None:
+    path, rec, ex, cat, made = one.path, one.rec, one.ex, one.cat, one.made
+    w, h = one.width, one.height
+    ann_id = one.ann_id if one.ann_id is not None else -1 - len(one.r.ds.annotations)
     seg = a.get("segmentation")
     kps = a.get("keypoints")
     has_kps = isinstance(kps, list) and len(kps) > 0
     group = ann_id if has_kps else None
-    if has_kps:
+    if isinstance(kps, list) and kps:
         if cat.skeleton is None:
             raise _bad(path, f"{rec}.keypoints", f"category {cat.name!r} has no keypoints")
         n = len(cat.skeleton.keypoints)
         if len(kps) != 3 * n or not all(_num(v) for v in kps):
             raise _bad(path, f"{rec}.keypoints", f"must be {3 * n} numbers (x, y, v per keypoint)")
         pts = [[float(kps[3 * j]), float(kps[3 * j + 1]), int(kps[3 * j + 2])] for j in range(n)]
-        emit("keypoints", {"points": pts}, f"{rec}.keypoints", group)
+        one.emit("keypoints", {"points": pts}, f"{rec}.keypoints", group)
     if isinstance(seg, dict):
         counts = seg.get("counts")
         size = seg.get("size")
@@ -122,7 +174,7 @@ def _shapes(
                 counts = rle["counts"].decode()
             except (TypeError, ValueError) as exc:
                 raise _bad(path, f"{rec}.segmentation", f"bad uncompressed RLE ({exc})") from None
-        emit("mask", {"rle": {"size": size, "counts": counts}}, f"{rec}.segmentation", group)
+        one.emit("mask", {"rle": {"size": size, "counts": counts}}, f"{rec}.segmentation", group)
         return
     if isinstance(seg, list) and seg:
         parts = []
@@ -132,31 +184,30 @@ def _shapes(
                 raise _bad(path, field, "a polygon is a flat list of >= 3 x, y pairs")
             if not all(_num(v) for v in poly):
                 raise _bad(path, field, "holds a value that is not a finite number")
-            parts.append(clip_pts(np.asarray(poly, np.float64).reshape(-1, 2), field))
+            parts.append(one.clip_pts(np.asarray(poly, np.float64).reshape(-1, 2), field))
         if len(parts) > 1:
-            r.report.approx("multi-part polygon read as parts sharing a group", ex)
+            one.r.report.approx("multi-part polygon read as parts sharing a group", ex)
             group = ann_id
-        for j, pts in enumerate(parts):
+        for j, ring in enumerate(parts):
             field = f"{rec}.segmentation[{j}]"
             try:
-                g = validate("polygon", {"points": pts.tolist()}, image=image)
+                g = validate("polygon", {"points": ring.tolist()}, image=one.image)
             except InvalidInput:
                 # self-intersecting or degenerate rings: keep the pixels, as pycocotools would
                 from pycocotools import mask as mask_utils
 
-                rle = mask_utils.frPyObjects([pts.ravel().tolist()], h, w)[0]
-                r.report.approx(
+                rle = mask_utils.frPyObjects([ring.ravel().tolist()], h, w)[0]
+                one.r.report.approx(
                     "invalid polygon (self-intersecting or degenerate) read as mask", ex
                 )
-                emit(
+                one.emit(
                     "mask",
                     {"rle": {"size": [h, w], "counts": rle["counts"].decode()}},
                     field,
                     group,
                 )
                 continue
-            made.append(Annotation(type="polygon", geometry=g, group=group, **base))
-            r.report.count("polygon", cat.name)
+            one.add("polygon", g, group)
         return
     bbox = a.get("bbox")
     if has_kps and (not bbox or _derived_box(bbox, made[0].geometry["points"])):
@@ -169,16 +220,16 @@ def _shapes(
             return
         raise _bad(path, f"{rec}.bbox", f"w and h must be > 0, got {bbox}")
     if rotation:
-        emit(
+        one.emit(
             "rotated_box",
-            {"cx": x + bw / 2, "cy": y + bh / 2, "w": bw, "h": bh, "angle": float(rotation)},
+            {"cx": x + bw / 2, "cy": y + bh / 2, "w": bw, "h": bh, "angle": rotation},
             f"{rec}.bbox",
             group,
         )
         return
-    pts = clip_pts(np.array([[x, y], [x + bw, y + bh]]), f"{rec}.bbox")
-    (x0, y0), (x1, y1) = pts
-    emit("box", {"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0}, f"{rec}.bbox", group)
+    corners = one.clip_pts(np.array([[x, y], [x + bw, y + bh]]), f"{rec}.bbox")
+    (x0, y0), (x1, y1) = corners.tolist()
+    one.emit("box", {"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0}, f"{rec}.bbox", group)
 
 
 def _derived_box(bbox: Any, points: list[list[float]]) -> bool:

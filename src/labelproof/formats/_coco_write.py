@@ -71,7 +71,7 @@ def write_coco(ds: Dataset, out_dir: Path, report: LossReport) -> None:
         img_l, lab_l, id_l = b.image_id.tolist(), b.label.tolist(), b.ann_id.tolist()
         crowd_l, score_l = b.crowd.tolist(), b.score.tolist()
         for k in range(len(b)):
-            x, y, w, h = xywh[k]
+            w, h = xywh[k][2], xywh[k][3]
             rec: dict[str, Any] = {
                 "id": new_id(id_l[k] if id_l[k] >= 0 else None),
                 "image_id": img_l[k],
@@ -104,11 +104,11 @@ def write_coco(ds: Dataset, out_dir: Path, report: LossReport) -> None:
         units.extend([members] if ok else [[m] for m in members])
     units.extend(singles)
     for unit in units:
-        rec = _record(unit, images, names, report)
-        if rec is None:
+        made = _record(unit, images, names, report)
+        if made is None:
             continue
-        rec["id"] = new_id(unit[0].id)
-        by_split[split_of[unit[0].image_id]].append(rec)
+        made["id"] = new_id(unit[0].id)
+        by_split[split_of[unit[0].image_id]].append(made)
 
     ann_dir = out_dir / "annotations"
     ann_dir.mkdir(parents=True, exist_ok=True)

@@ -108,7 +108,8 @@ def _shape(a: Annotation, cat: Category, ds_im: Any, report: LossReport) -> str 
     ex = where(ds_im.id, ds_im.file_name, a.id)
     head = _common(a, label)
     if a.type == "box":
-        body = f'xtl="{_c(g["x"])}" ytl="{_c(g["y"])}" xbr="{_c(g["x"] + g["w"])}" ybr="{_c(g["y"] + g["h"])}"'
+        x1, y1 = g["x"] + g["w"], g["y"] + g["h"]
+        body = f'xtl="{_c(g["x"])}" ytl="{_c(g["y"])}" xbr="{_c(x1)}" ybr="{_c(y1)}"'
         return f"    <box {head} {body}>\n{_attrs(a, '      ')}    </box>\n"
     if a.type == "rotated_box":
         x0, y0 = g["cx"] - g["w"] / 2, g["cy"] - g["h"] / 2
@@ -147,8 +148,9 @@ def _shape(a: Annotation, cat: Category, ds_im: Any, report: LossReport) -> str 
         out += f' group_id="{a.group}">\n' if a.group is not None else ">\n"
         for name, p in zip(cat.skeleton.keypoints, g["points"], strict=True):
             out += (
-                f'      <points label="{q(name)}" source="{q(a.source)}" outside="{int(p[2] == 0)}" '
-                f'occluded="{int(p[2] == 1)}" points="{_c(p[0])},{_c(p[1])}">\n      </points>\n'
+                f'      <points label="{q(name)}" source="{q(a.source)}" '
+                f'outside="{int(p[2] == 0)}" occluded="{int(p[2] == 1)}" '
+                f'points="{_c(p[0])},{_c(p[1])}">\n      </points>\n'
             )
         return out + _attrs(a, "      ") + "    </skeleton>\n"
     report.drop(f"{a.type}: no place in CVAT for images", ex)

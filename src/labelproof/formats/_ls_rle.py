@@ -24,7 +24,6 @@ def _runs(values: NDArray[np.uint8]) -> tuple[NDArray[np.int64], NDArray[np.uint
 
 def encode(bits: NDArray[np.bool_]) -> list[int]:
     """Label Studio RLE (list of byte values) of an (H, W) bool mask (RGBA 255 where set)."""
-    h, w = bits.shape
     flat = np.repeat(np.where(bits.ravel(), 255, 0).astype(np.uint8), 4)
     out: list[str] = [format(flat.size, "032b"), format(7, "05b")]
     out += [format(s - 1, "04b") for s in SIZES]

@@ -83,7 +83,7 @@ def _region(a: Annotation, n: int, W: float, H: float, cat: Any) -> list[dict[st
     else:
         return None
     from_name = {"choices": "choice", "brushlabels": "brush"}.get(kind, "label")
-    item = {
+    item: dict[str, Any] = {
         "id": rid,
         "type": kind,
         "from_name": from_name,
@@ -94,14 +94,14 @@ def _region(a: Annotation, n: int, W: float, H: float, cat: Any) -> list[dict[st
     if a.score is not None:
         item["score"] = a.score
     out = [item]
-    for k, v in a.attributes.items():
+    for key, val in a.attributes.items():
         out.append(
             {
                 "id": rid,
                 "type": "textarea",
-                "from_name": f"attr:{k}",
+                "from_name": f"attr:{key}",
                 "to_name": "image",
-                "value": {"text": [v if isinstance(v, str) else orjson.dumps(v).decode()]},
+                "value": {"text": [val if isinstance(val, str) else orjson.dumps(val).decode()]},
             }
         )
     return out

@@ -57,7 +57,7 @@ def fixed(values: NDArray[np.floating], decimals: int) -> Column:
     near_tie = np.abs(frac - 0.5) < 1e-6
     if near_tie.any():
         for i in np.flatnonzero(near_tie):
-            text = "%.*f" % (decimals, abs(float(v[i])))
+            text = f"{abs(float(v[i])):.{decimals}f}"
             k[i] = int(text.replace(".", ""))
     neg = (v < 0) & (k > 0)
     unit = 10**decimals

@@ -222,8 +222,10 @@ def _shape(
     elif tag == "mask":
         try:
             counts = [int(v) for v in (el.get("rle") or "").split(",") if v.strip()]
-            box = [int(float(el.get(k) or "x")) for k in ("left", "top", "width", "height")]
-            bits = from_cvat(counts, *box, im.width, im.height)
+            left, top, width, height = (
+                int(float(el.get(k) or "x")) for k in ("left", "top", "width", "height")
+            )
+            bits = from_cvat(counts, left, top, width, height, im.width, im.height)
         except ValueError as exc:
             raise InvalidDataset(f"{w_}: bad mask rle ({exc})") from None
         add("mask", {"rle": encode_coco(bits)})

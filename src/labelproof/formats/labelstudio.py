@@ -148,7 +148,7 @@ def _result(
         if isinstance(r, dict) and str(r.get("from_name", "")).startswith("attr:"):
             text = (r.get("value") or {}).get("text") or [""]
             attrs[str(r.get("id"))][r["from_name"][5:]] = text[0]
-    kp_groups: dict[tuple[int, str], dict[str, list[float]]] = defaultdict(dict)
+    kp_groups: dict[tuple[int, str], list[float]] = {}
     is_pred = pscore is not None or "model_version" in block
     for j, r in enumerate(items):
         w_ = f"{rec}: result [{j}]"
@@ -171,6 +171,7 @@ def _result(
             report.approx(
                 "prediction without a score read with score 1.0", where(im.id, im.file_name)
             )
+        geom: dict[str, Any]
         try:
             if kind == "keypointlabels":
                 inst = int(r.get("labelproof_instance", 0))

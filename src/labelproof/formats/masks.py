@@ -74,7 +74,8 @@ def read(path: Path) -> tuple[Dataset, LossReport]:
             raise InvalidDataset(f"{path / PALETTE}: classes[{i}] needs index and name") from None
         if idx == 0:
             continue
-        cat = Category(idx, name, color=tuple(c.get("color") or _color(idx)))  # type: ignore[arg-type]
+        color = _rgb(c.get("color") or _color(idx), f"{path / PALETTE}: classes[{i}].color")
+        cat = Category(idx, name, color=color)
         ds.categories.append(cat)
         by_index[idx] = cat
     by_name = {c.name: c for c in ds.categories}
@@ -102,25 +103,38 @@ def read(path: Path) -> tuple[Dataset, LossReport]:
         if kind == "instance":
             side = png.with_suffix(".json")
             owners = load_json(side) if side.is_file() else {}
+            if not isinstance(owners, dict):
+                raise InvalidDataset(f"{side}: must be an object of instance number -> class")
             for v in np.unique(arr).tolist():
                 if v == 0:
                     continue
-                name = owners.get(str(v))
-                cat = by_name.get(name) if isinstance(name, str) else None
-                if cat is None:
+                owner = owners.get(str(v))
+                inst_cat = by_name.get(owner) if isinstance(owner, str) else None
+                if inst_cat is None:
                     raise InvalidDataset(f"{side}: instance {v} has no class in the legend")
-                _add(ds, report, im, cat, arr == v)
+                _add(ds, report, im, inst_cat, arr == v)
         else:
             for v in np.unique(arr).tolist():
                 if v == 0:
                     continue
-                cat = by_index.get(v)
-                if cat is None:
+                sem_cat = by_index.get(v)
+                if sem_cat is None:
                     raise InvalidDataset(f"{png}: pixel value {v} is not a class in {PALETTE}")
-                _add(ds, report, im, cat, arr == v)
+                _add(ds, report, im, sem_cat, arr == v)
     report.images = len(ds.images)
     report.notes.append(f"read the {kind} masks")
     return ds, report
+
+
+def _rgb(value: Any, field: str) -> tuple[int, int, int]:
+    """``value`` as an (r, g, b) triple of ints in [0, 255]; InvalidDataset otherwise."""
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in value)
+    ):
+        return (value[0], value[1], value[2])
+    raise InvalidDataset(f"{field}: {value!r} is not [r, g, b] with 0..255 ints", field=field)
 
 
 def _add(ds: Dataset, report: LossReport, im: Image, cat: Category, bits: Any) -> None:

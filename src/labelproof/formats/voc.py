@@ -16,7 +16,7 @@ from labelproof.annotypes import validate
 from labelproof.errors import InvalidDataset, InvalidInput
 from labelproof.formats._io import parse_xml, read_text
 from labelproof.formats._media import place_image, safe_relpath
-from labelproof.formats.model import Annotation, Dataset, Image
+from labelproof.formats.model import Annotation, Category, Dataset, Image
 from labelproof.formats.report import LossReport, where
 
 NAME = "voc"
@@ -53,7 +53,7 @@ def read(path: Path) -> tuple[Dataset, LossReport]:
             for line in read_text(lst).splitlines():
                 if line.strip():
                     split_of.setdefault(line.split()[0], lst.stem)
-    cats = {}
+    cats: dict[str, Category] = {}
     for n, xml in enumerate(sorted(ann_dir.rglob("*.xml")), start=1):
         root = parse_xml(xml)
         stem = str(xml.relative_to(ann_dir).with_suffix(""))
@@ -135,14 +135,17 @@ def write(dataset: Dataset, out_dir: Path) -> LossReport:
             flags = "".join(f"<{f}>{int(bool(attrs.pop(f, False)))}</{f}>" for f in _FLAGS)
             pose = attrs.pop("pose", "Unspecified")
             extra = "".join(
-                f"<attribute><name>{escape(str(k))}</name><value>{escape(_text(v))}</value></attribute>"
+                f"<attribute><name>{escape(str(k))}</name>"
+                f"<value>{escape(_text(v))}</value></attribute>"
                 for k, v in attrs.items()
             )
             objs.append(
-                f"  <object>\n    <name>{escape(names[a.label])}</name>\n    <pose>{escape(str(pose))}</pose>\n"
+                f"  <object>\n    <name>{escape(names[a.label])}</name>\n"
+                f"    <pose>{escape(str(pose))}</pose>\n"
                 f"    {flags}<occluded>{int(a.occluded)}</occluded>\n"
                 f"    <bndbox><xmin>{_num(g['x'])}</xmin><ymin>{_num(g['y'])}</ymin>"
-                f"<xmax>{_num(g['x'] + g['w'])}</xmax><ymax>{_num(g['y'] + g['h'])}</ymax></bndbox>\n"
+                f"<xmax>{_num(g['x'] + g['w'])}</xmax>"
+                f"<ymax>{_num(g['y'] + g['h'])}</ymax></bndbox>\n"
                 + (f"    <attributes>{extra}</attributes>\n" if extra else "")
                 + "  </object>\n"
             )
@@ -155,8 +158,10 @@ def write(dataset: Dataset, out_dir: Path) -> LossReport:
                 if bad:
                     report.drop(f"{prop}: no place in VOC", ex)
         xml = (
-            f"<annotation>\n  <folder>JPEGImages</folder>\n  <filename>{escape(im.file_name)}</filename>\n"
-            f"  <size><width>{im.width}</width><height>{im.height}</height><depth>3</depth></size>\n"
+            "<annotation>\n  <folder>JPEGImages</folder>\n"
+            f"  <filename>{escape(im.file_name)}</filename>\n"
+            f"  <size><width>{im.width}</width><height>{im.height}</height>"
+            "<depth>3</depth></size>\n"
             f"  <segmented>0</segmented>\n{''.join(objs)}</annotation>\n"
         )
         dst = out_dir / "Annotations" / f"{stem}.xml"
@@ -170,8 +175,8 @@ def write(dataset: Dataset, out_dir: Path) -> LossReport:
     # Datumaro's label map: name:r,g,b:parts:actions, background first
     rows = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
     for i, c in enumerate(dataset.categories, start=1):
-        r, g, b = c.color or ((i * 67) % 256, (i * 131) % 256, (i * 29) % 256)
-        rows.append(f"{c.name}:{r},{g},{b}::")
+        red, green, blue = c.color or ((i * 67) % 256, (i * 131) % 256, (i * 29) % 256)
+        rows.append(f"{c.name}:{red},{green},{blue}::")
     (out_dir / "labelmap.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
     report.images = len(dataset.images)
     return report

@@ -170,20 +170,7 @@ def _read_labels(
         cat = ds.categories[cls]
         m = len(vals)
 
-        def add(type_name: str, geometry: dict[str, Any], *, group: int | None = None) -> None:
-            try:
-                g = validate(type_name, geometry, image=size, skeleton=cat.skeleton)
-            except InvalidInput as exc:
-                raise InvalidDataset(f"{where}: {exc.message}") from None
-            ds.annotations.append(Annotation(im.id, type_name, cat.id, g, group=group))
-            report.count(type_name, cat.name)
-
-        def px(i: int, scale: float) -> float:
-            v = vals[i]
-            if v < -SLACK or v > 1 + SLACK:
-                raise InvalidDataset(f"{where}: value {v} is outside [0, 1] (normalised)")
-            return min(max(v, 0.0), 1.0) * scale
-
+        shape: tuple[str, dict[str, Any]]
         if task == "pose" and k:
             dims = (m - 4) // k if k else 0
             if m - 4 != dims * k or dims not in (2, 3):
@@ -195,25 +182,48 @@ def _read_labels(
                 if v == 0:
                     pts.append([0.0, 0.0, 0])
                 else:
-                    pts.append([px(base, W), px(base + 1, H), min(v, 2)])
-            add("keypoints", {"points": pts})
-            continue
-        if m == 4:
-            cx, cy, bw, bh = px(0, W), px(1, H), px(2, W), px(3, H)
-            add("box", {"x": max(cx - bw / 2, 0.0), "y": max(cy - bh / 2, 0.0), "w": bw, "h": bh})
+                    pts.append(
+                        [_px(vals[base], W, where), _px(vals[base + 1], H, where), min(v, 2)]
+                    )
+            shape = ("keypoints", {"points": pts})
+        elif m == 4:
+            cx, cy, bw, bh = (
+                _px(vals[0], W, where),
+                _px(vals[1], H, where),
+                _px(vals[2], W, where),
+                _px(vals[3], H, where),
+            )
+            box = {"x": max(cx - bw / 2, 0.0), "y": max(cy - bh / 2, 0.0), "w": bw, "h": bh}
+            shape = ("box", box)
         elif m == 8 and task == "obb":
-            xs = [px(2 * j, W) for j in range(4)]
-            ys = [px(2 * j + 1, H) for j in range(4)]
+            xs = [_px(vals[2 * j], W, where) for j in range(4)]
+            ys = [_px(vals[2 * j + 1], H, where) for j in range(4)]
             cx, cy = sum(xs) / 4, sum(ys) / 4
             w = math.hypot(xs[1] - xs[0], ys[1] - ys[0])
             h = math.hypot(xs[2] - xs[1], ys[2] - ys[1])
             ang = math.degrees(math.atan2(ys[1] - ys[0], xs[1] - xs[0]))
-            add("rotated_box", {"cx": cx, "cy": cy, "w": w, "h": h, "angle": ang})
+            shape = ("rotated_box", {"cx": cx, "cy": cy, "w": w, "h": h, "angle": ang})
         elif m >= 6 and m % 2 == 0:
-            pts2 = [[px(2 * j, W), px(2 * j + 1, H)] for j in range(m // 2)]
-            add("polygon", {"points": pts2})
+            pts2 = [
+                [_px(vals[2 * j], W, where), _px(vals[2 * j + 1], H, where)] for j in range(m // 2)
+            ]
+            shape = ("polygon", {"points": pts2})
         else:
             raise InvalidDataset(f"{where}: {m} coordinates is not a box, polygon or pose line")
+        type_name, geometry = shape
+        try:
+            g = validate(type_name, geometry, image=size, skeleton=cat.skeleton)
+        except InvalidInput as exc:
+            raise InvalidDataset(f"{where}: {exc.message}") from None
+        ds.annotations.append(Annotation(im.id, type_name, cat.id, g))
+        report.count(type_name, cat.name)
+
+
+def _px(v: float, scale: float, where: str) -> float:
+    """Normalised ``v`` in px (clipped to [0, 1] within the slack); InvalidDataset beyond."""
+    if v < -SLACK or v > 1 + SLACK:
+        raise InvalidDataset(f"{where}: value {v} is outside [0, 1] (normalised)")
+    return min(max(v, 0.0), 1.0) * scale
 
 
 def write(dataset: Dataset, out_dir: Path) -> LossReport:
