@@ -113,5 +113,6 @@ def evaluate(
         "policy_version": policy.version,
         **bars,
         **report,
-        "decisions": decisions,
+        "users": {str(u): fig for u, fig in report["users"].items()},
+        "decisions": {str(u): d for u, d in decisions.items()},
     }
