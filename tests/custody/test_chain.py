@@ -30,6 +30,7 @@ from labelproof.errors import InvalidInput
 from .conftest import build_log, make_event
 
 SIZES = (10, 25, 50)
+Signed = tuple[AuditLog, list[Checkpoint]]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def test_chain_links_and_root(signed: tuple[AuditLog, list[Checkpoint]]) -> None
     assert checkpoints[-1].last_entry_hash == leaves[-1]
 
 
-def test_intact_log_verifies(signed: tuple[AuditLog, list[Checkpoint]], signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_intact_log_verifies(signed: Signed, signing_key: Ed25519PrivateKey) -> None:
     report = verify_log(fresh(signed), signed[1], signing_key.public_key())
     assert report.ok and report.failure is None
     assert (report.entries, report.checkpoints) == (50, 3)
@@ -102,7 +103,7 @@ def test_empty_log(signing_key: Ed25519PrivateKey) -> None:
     assert report.ok and report.entries == 0 and report.root == EMPTY_ROOT.hex()
 
 
-def test_edited_field_names_the_entry(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_edited_field_names_the_entry(signed: Signed, signing_key: Ed25519PrivateKey) -> None:
     entries = fresh(signed)
     entries[16]["actor_id"] = 99
     report = verify_log(entries, signed[1], signing_key.public_key())
@@ -112,14 +113,16 @@ def test_edited_field_names_the_entry(signed, signing_key) -> None:  # type: ign
     assert report.entries == 16
 
 
-def test_edited_nested_detail(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_edited_nested_detail(signed: Signed, signing_key: Ed25519PrivateKey) -> None:
     entries = fresh(signed)
     entries[40]["details"]["nested"]["z"] = [2, 1]
     failure = verify_log(entries, signed[1], signing_key.public_key()).failure
     assert failure is not None and (failure.kind, failure.entry_id) == (FailureKind.EDITED, 41)
 
 
-def test_rechained_edit_is_a_fork_at_the_first_covering_checkpoint(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_rechained_edit_is_a_fork_at_the_first_covering_checkpoint(
+    signed: Signed, signing_key: Ed25519PrivateKey
+) -> None:
     # The attacker edits id 17 and recomputes every later hash: only the signed roots catch it.
     events = fresh(signed)
     events[16]["target_id"] = "forged"
@@ -134,7 +137,7 @@ def test_rechained_edit_is_a_fork_at_the_first_covering_checkpoint(signed, signi
     assert report.checkpoints == 1
 
 
-def test_deleted_entry(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_entry(signed: Signed, signing_key: Ed25519PrivateKey) -> None:
     entries = fresh(signed)
     del entries[16]
     for gaps in (False, True):
@@ -146,7 +149,9 @@ def test_deleted_entry(signed, signing_key) -> None:  # type: ignore[no-untyped-
         assert "17" in failure.message
 
 
-def test_deleted_and_renumbered_is_a_chain_break(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_and_renumbered_is_a_chain_break(
+    signed: Signed, signing_key: Ed25519PrivateKey
+) -> None:
     entries = fresh(signed)
     del entries[16]
     for i, e in enumerate(entries):
@@ -156,7 +161,7 @@ def test_deleted_and_renumbered_is_a_chain_break(signed, signing_key) -> None:  
     assert (failure.kind, failure.entry_id) == (FailureKind.CHAIN_BREAK, 17)
 
 
-def test_deleted_without_stored_hashes(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_without_stored_hashes(signed: Signed, signing_key: Ed25519PrivateKey) -> None:
     entries = [{k: e[k] for k in EVENT_FIELDS} for e in fresh(signed)]
     del entries[30]
     failure = verify_log(entries, signed[1], signing_key.public_key()).failure
@@ -172,7 +177,7 @@ def test_deleted_without_stored_hashes(signed, signing_key) -> None:  # type: ig
     assert (failure.checkpoint_size, failure.entry_id) == (50, 26)
 
 
-def test_reordered_entries(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_reordered_entries(signed: Signed, signing_key: Ed25519PrivateKey) -> None:
     entries = fresh(signed)
     entries[16], entries[17] = entries[17], entries[16]
     failure = verify_log(entries, signed[1], signing_key.public_key()).failure
@@ -185,7 +190,7 @@ def test_reordered_entries(signed, signing_key) -> None:  # type: ignore[no-unty
     assert (failure.kind, failure.entry_id, failure.index) == (FailureKind.REORDERED, 31, 5)
 
 
-def test_truncated_log(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_truncated_log(signed: Signed, signing_key: Ed25519PrivateKey) -> None:
     entries = fresh(signed)[:45]
     report = verify_log(entries, signed[1], signing_key.public_key())
     assert report.failure is not None
@@ -195,7 +200,9 @@ def test_truncated_log(signed, signing_key) -> None:  # type: ignore[no-untyped-
     assert report.checkpoints == 2
 
 
-def test_fork_checkpoint_over_another_history(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_fork_checkpoint_over_another_history(
+    signed: Signed, signing_key: Ed25519PrivateKey
+) -> None:
     alt = AuditLog()
     for i in range(1, 26):
         alt.append(dict(make_event(i), action="x") if i == 20 else make_event(i))
@@ -210,7 +217,7 @@ def test_fork_checkpoint_over_another_history(signed, signing_key) -> None:  # t
     assert "equivocation" in failure.message
 
 
-def test_bad_signatures(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_bad_signatures(signed: Signed, signing_key: Ed25519PrivateKey) -> None:
     other = Ed25519PrivateKey.generate()
     failure = verify_log(fresh(signed), signed[1], other.public_key()).failure
     assert failure is not None and failure.kind is FailureKind.BAD_SIGNATURE
@@ -219,7 +226,7 @@ def test_bad_signatures(signed, signing_key) -> None:  # type: ignore[no-untyped
     assert failure is not None and failure.kind is FailureKind.BAD_SIGNATURE
 
 
-def test_checkpoint_json_round_trip(signed) -> None:  # type: ignore[no-untyped-def]
+def test_checkpoint_json_round_trip(signed: Signed) -> None:
     cp = signed[1][1]
     again = Checkpoint.from_json(cp.to_json())
     assert again == cp
@@ -227,7 +234,7 @@ def test_checkpoint_json_round_trip(signed) -> None:  # type: ignore[no-untyped-
     assert cp.signed_bytes().startswith(b"labelproof audit checkpoint v1\n25\n")
 
 
-def test_malformed_entry_is_reported(signed, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_entry_is_reported(signed: Signed, signing_key: Ed25519PrivateKey) -> None:
     entries = fresh(signed)
     entries[3]["entry_hash"] = "zz"
     failure = verify_log(entries, signed[1], signing_key.public_key()).failure
@@ -252,7 +259,9 @@ def test_malformed_entry_is_reported(signed, signing_key) -> None:  # type: igno
         ]
     ),
 )
-def test_any_single_edit_is_found(signed, signing_key, position: int, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_any_single_edit_is_found(
+    signed: Signed, signing_key: Ed25519PrivateKey, position: int, field: str
+) -> None:
     entries = fresh(signed)
     value = entries[position][field]
     entries[position][field] = (

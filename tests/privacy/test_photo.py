@@ -95,7 +95,7 @@ def test_metadata_is_stripped(fmt: str) -> None:
         info.add_text("Comment", "PNG-SECRET comment")
         options["pnginfo"] = info
     data = _encode(_astronaut(), fmt, **options)
-    assert b"SERIAL-998877" in data or fmt == "WEBP" or b"SecretCam" in data
+    assert b"SecretCam" in data  # the planted metadata is really there before
     out, report = deidentify_photo(data)
     again = _assert_clean(out, fmt)
     assert again.size == (512, 512)
