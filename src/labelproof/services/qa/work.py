@@ -134,6 +134,9 @@ def append_revision(
         return existing, False
     current = current_revision(db, a.id)
     if (current.number if current else 0) != base_revision:
+        again = _by_key(db, a.id, idempotency_key)  # a retry committed since the first look
+        if again is not None and again.payload_sha256 == digest:
+            return again, False
         raise _stale(current, base_revision)
     rev = QaRevision(
         assignment_id=a.id,
