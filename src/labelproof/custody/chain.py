@@ -73,12 +73,16 @@ def _canonical_at(value: Any) -> str:
 
 def canonical_bytes(event: Mapping[str, Any], prev_hash: bytes) -> bytes:
     """The canonical encoding of ``event`` chained after ``prev_hash`` (32 bytes)."""
+    return _canonical(event, prev_hash.hex())
+
+
+def _canonical(event: Mapping[str, Any], prev_hex: str) -> bytes:
     try:
         doc = {name: event[name] for name in EVENT_FIELDS}
     except KeyError as exc:
         raise InvalidInput(f"audit event lacks column {exc.args[0]!r}", field=exc.args[0]) from None
     doc["at"] = _canonical_at(doc["at"])
-    doc["prev_hash"] = prev_hash.hex()
+    doc["prev_hash"] = prev_hex
     try:
         return orjson.dumps(doc, option=_SORT)
     except TypeError as exc:
@@ -216,6 +220,7 @@ def _walk_chain(
     hashes: list[bytes] = []
     ids: array[int] = array("q")
     prev = GENESIS_HASH
+    prev_hex = prev.hex()
     last_id: int | None = None
     sha = _sha256
     for index, event in enumerate(events):
@@ -228,10 +233,15 @@ def _walk_chain(
             return b"".join(hashes), ids, Failure(FailureKind.REORDERED, msg, eid, index)
         expected = eid if last_id is None else last_id + 1
         gap = eid != expected
+        stored_prev_text = event.get("prev_hash")
+        stored_text = event.get("entry_hash")
         try:
-            stored_prev = _stored_hash(event, "prev_hash")
-            stored = _stored_hash(event, "entry_hash")
-            canonical = canonical_bytes(event, prev)
+            canonical = _canonical(event, prev_hex)
+            # Stored hashes are compared as text first (the common, matching case); only a
+            # mismatch is decoded, so upper-case hex still compares equal.
+            stored_prev = None
+            if stored_prev_text is not None and stored_prev_text != prev_hex:
+                stored_prev = _stored_hash(event, "prev_hash")
         except (InvalidInput, ValueError, TypeError) as exc:
             msg = f"entry id {eid} is malformed: {exc}"
             return b"".join(hashes), ids, Failure(FailureKind.MALFORMED, msg, eid, index)
@@ -248,15 +258,23 @@ def _walk_chain(
             msg = f"ids {expected}..{eid - 1} are missing before id {eid}"
             return b"".join(hashes), ids, Failure(FailureKind.DELETED, msg, eid, index)
         digest = sha(prev + canonical).digest()
-        if stored is not None and stored != digest:
-            kind = FailureKind.DELETED if gap and stored_prev is None else FailureKind.EDITED
-            msg = f"entry id {eid} does not match its stored hash (content changed)"
-            if kind is FailureKind.DELETED:
-                msg = f"entry id {eid} does not match its stored hash after missing ids"
-            return b"".join(hashes), ids, Failure(kind, msg, eid, index)
+        digest_hex = digest.hex()
+        if stored_text is not None and stored_text != digest_hex:
+            try:
+                stored = _stored_hash(event, "entry_hash")
+            except (ValueError, TypeError) as exc:
+                msg = f"entry id {eid} is malformed: {exc}"
+                return b"".join(hashes), ids, Failure(FailureKind.MALFORMED, msg, eid, index)
+            if stored != digest:
+                plain_gap = gap and stored_prev_text is None
+                kind = FailureKind.DELETED if plain_gap else FailureKind.EDITED
+                msg = f"entry id {eid} does not match its stored hash (content changed)"
+                if plain_gap:
+                    msg = f"entry id {eid} does not match its stored hash after missing ids"
+                return b"".join(hashes), ids, Failure(kind, msg, eid, index)
         hashes.append(digest)
         ids.append(eid)
-        prev = digest
+        prev, prev_hex = digest, digest_hex
         last_id = eid
     return b"".join(hashes), ids, None
 
