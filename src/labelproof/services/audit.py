@@ -38,7 +38,7 @@ class AuditAction(StrEnum):
 class AuditRecord:
     """One thing that happened: who did what to which target, when, in which request."""
 
-    action: AuditAction
+    action: StrEnum  # AuditAction, or a subsystem's own enum (e.g. the QA workflow's)
     target_type: str
     target_id: str
     actor_id: int | None

@@ -232,6 +232,10 @@ def commit_save(
         )
     current = current_revision(db, p.task_id)
     if (current.number if current else 0) != p.base_revision:
+        # A retry of this very save may have committed between the two reads above.
+        existing = _by_key(db, p.task_id, p.idempotency_key)
+        if existing is not None:
+            return _replay(existing, p.digest, p.idempotency_key)
         raise _stale(current, p.base_revision)
     revision = AnnotationRevision(
         task_id=p.task_id,

@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from labelproof.services.audit import AuditAction, AuditRecord, record
+from labelproof.services.audit import AuditRecord, record
 from labelproof.services.context import Actor
 from labelproof.store.qa_models import QaAssignment, QaEvent
 
@@ -105,7 +105,7 @@ def audit(
     record(
         db,
         AuditRecord(
-            cast(AuditAction, action),
+            action,
             target_type,
             str(target_id),
             actor.user_id if actor else None,
