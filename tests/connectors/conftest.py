@@ -125,7 +125,7 @@ def png_bytes(width: int, height: int, shade: int) -> bytes:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 

@@ -63,7 +63,7 @@ class FakeLabelStudio:
             ids = []
             for item in body:
                 tid = self._next("task")
-                data = item["data"] if "data" in item else item
+                data = item.get("data", item)
                 self.tasks[tid] = {
                     "id": tid,
                     "project": int(m[1]),
