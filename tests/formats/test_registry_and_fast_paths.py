@@ -120,6 +120,38 @@ def test_fixed_matches_python_formatting(values: list[float], decimals: int) -> 
     assert ends.tolist() == list(np.cumsum([len(w) + 1 for w in want]))
 
 
+def _python_fixed(values: np.ndarray, decimals: int) -> list[str]:  # type: ignore[type-arg]
+    want = [f"{v:.{decimals}f}" for v in values.tolist()]
+    return [w[1:] if w.startswith("-") and float(w) == 0 else w for w in want]
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.floats(-1e7, 1e7, allow_nan=False), max_size=50), st.integers(0, 7))
+def test_quoted_left_matches_python_formatting(values: list[float], decimals: int) -> None:
+    v = np.array(values, np.float64)
+    col = nf.quoted_left(v, decimals)
+    rows = [bytes(r).rstrip(b" ").decode() for r in col]
+    assert rows == [f'{w}"' for w in _python_fixed(v, decimals)]
+    assert col.shape[0] == len(values)
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 2, 6])
+def test_rounding_ties_match_python_exactly(decimals: int) -> None:
+    """Doubles nearest to x.5 * 10**-d, and their neighbours, round as ``%.{d}f`` rounds."""
+    m = np.random.default_rng(decimals).integers(0, 10**7, 20_000)
+    ties = (m + 0.5) / 10**decimals
+    v = np.concatenate([ties, np.nextafter(ties, 0), np.nextafter(ties, np.inf), -ties])
+    got, _ = nf.join_lines([nf.fixed(v, decimals), b"\n"], len(v))
+    assert got.decode().splitlines() == _python_fixed(v, decimals)
+
+
+def test_numbers_too_large_or_not_finite_are_refused() -> None:
+    with pytest.raises(ValueError, match="too large"):
+        nf.fixed(np.array([1e15]), 6)
+    with pytest.raises(ValueError, match="NaN"):
+        nf.quoted_left(np.array([np.nan]), 2)
+
+
 @settings(deadline=None, max_examples=100)
 @given(st.lists(st.integers(-(10**12), 10**12), max_size=50))
 def test_integers_match_str(values: list[int]) -> None:
@@ -168,7 +200,9 @@ def test_chunked_fast_reader_equals_whole_parse(
 
     monkeypatch.setattr(_coco_read, "CHUNKED_ABOVE", 0)
     real = _json_stream.split_array
-    monkeypatch.setattr(_json_stream, "split_array", lambda raw, key: real(raw, key, 4096))
+    monkeypatch.setattr(
+        _json_stream, "split_array", lambda raw, key, **kw: real(raw, key, 4096, **kw)
+    )
     chunked, report = get_codec("coco").read(p)
     for field in ("image_id", "label", "ann_id", "crowd"):
         np.testing.assert_array_equal(getattr(whole.boxes, field), getattr(chunked.boxes, field))
@@ -178,6 +212,34 @@ def test_chunked_fast_reader_equals_whole_parse(
     want = [a["bbox"] for a in doc["annotations"] if not a["segmentation"]]
     assert chunked.boxes.xywh.tolist() == want
     assert report.by_type == {"box": 2999, "polygon": 1}
+
+
+def test_chunked_reader_with_annotations_before_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = _coco_boxes(2000, 4)
+    doc = {"annotations": doc["annotations"], "categories": doc["categories"], **doc}
+    p = tmp_path / "c.json"
+    p.write_bytes(orjson.dumps(doc))
+    assert p.read_bytes().startswith(b'{"annotations":[')
+    whole, _ = get_codec("coco").read(p)
+    from labelproof.formats import _coco_read, _json_stream
+
+    monkeypatch.setattr(_coco_read, "CHUNKED_ABOVE", 0)
+    spans: list[int] = []
+    real = _json_stream.split_array
+
+    def small_chunks(raw: bytes, key: str, **kw: object) -> object:
+        out = real(raw, key, 8192, **kw)  # type: ignore[arg-type]
+        spans.append(len(out[1]))
+        return out
+
+    monkeypatch.setattr(_json_stream, "split_array", small_chunks)
+    chunked, _ = get_codec("coco").read(p)
+    assert spans and spans[0] > 10  # really read in chunks
+    np.testing.assert_array_equal(whole.boxes.xywh, chunked.boxes.xywh)
+    np.testing.assert_array_equal(whole.boxes.ann_id, chunked.boxes.ann_id)
+    assert [im.id for im in chunked.images] == list(range(1, 21))
 
 
 def test_fast_yolo_lines_equal_slow_lines(tmp_path: Path) -> None:
@@ -218,6 +280,17 @@ def test_fast_cvat_boxes_equal_slow_boxes(tmp_path: Path) -> None:
 
     got, want = key(fast_ds), key(ds)
     assert len(got) == len(want) == 299
+    slow_dir = tmp_path / "slow"
+    slow_dir.mkdir()
+    get_codec("cvat").write(ds, slow_dir)
+    # the fast rows are padded with spaces between attributes: same elements, same values
+    import xml.etree.ElementTree as ET
+
+    def boxes(folder: Path) -> list[dict[str, str]]:
+        root = ET.parse(folder / "annotations.xml").getroot()
+        return [b.attrib for b in root.iter("box")]
+
+    assert boxes(fast_dir) == boxes(slow_dir)
     assert [g[:2] for g in got] == [w[:2] for w in want]
     err = np.abs(np.array([g[2:] for g in got]) - np.array([w[2:] for w in want]))
     assert err.max() <= 0.01 + 1e-9  # 2 decimals, as CVAT writes them

@@ -8,6 +8,7 @@ files are parsed in chunks (``_json_stream``) so peak memory stays near the file
 from __future__ import annotations
 
 import copy
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ KNOWN_KEYS = BOX_KEYS | {"keypoints", "num_keypoints", "score", "attributes"}
 EDGE_SLACK = 1.0
 """Shapes may stick out of the image by up to this many px (tool rounding); they are
 clipped and reported. Further out is an error."""
-CHUNKED_ABOVE = 32 << 20
+CHUNKED_ABOVE = 4 << 20
+"""Files above this size (bytes) are read in chunks (faster and smaller than one parse)."""
 
 
 def _bad(path: Path, record: str, message: str) -> InvalidDataset:
@@ -39,6 +41,29 @@ def _int(value: Any, path: Path, record: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _bad(path, record, f"must be an integer, got {value!r}")
     return value
+
+
+class _ImageFiles:
+    """Which image files exist under ``root``: one directory listing, not a stat per image."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self.names: set[str] = set()
+        if root is not None:
+            try:
+                with os.scandir(root) as it:
+                    self.names = {e.name for e in it if e.is_file()}
+            except OSError:
+                self.root = None
+
+    def path(self, name: str) -> Path | None:
+        """``root/name`` when that file exists (names with folders are checked one by one)."""
+        if self.root is None:
+            return None
+        if "/" in name or "\\" in name or name in (".", ".."):
+            p = self.root / name
+            return p if p.is_file() else None
+        return self.root / name if name in self.names else None
 
 
 class CocoReader:
@@ -52,22 +77,13 @@ class CocoReader:
 
     # -- top level ---------------------------------------------------------------------
     def read_file(self, path: Path, split: str, image_root: Path | None) -> None:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise InvalidDataset(f"{path}: cannot read ({exc.strerror})", field=str(path)) from None
+        if size > CHUNKED_ABOVE and self._read_chunked(path, split, image_root):
+            return
         raw = path.read_bytes()
-        if len(raw) > CHUNKED_ABOVE:
-            mark = (len(self.box_parts), len(self.ds.annotations), len(self.ds.images))
-            report_mark = copy.deepcopy(self.report)
-            try:
-                doc, spans = _json_stream.split_array(raw, "annotations")
-                self._header(doc, path, split, image_root)
-                offset = 0
-                for a, b in spans:
-                    offset += self._chunk(raw[a:b], path, offset)
-                return
-            except _json_stream.NotChunkable:  # undo a partial read, parse the whole file
-                del self.box_parts[mark[0] :]
-                del self.ds.annotations[mark[1] :]
-                del self.ds.images[mark[2] :]
-                self.report.__dict__.update(report_mark.__dict__)
         doc = load_json(path, raw)
         del raw
         if not isinstance(doc, dict):
@@ -77,6 +93,29 @@ class CocoReader:
         if not isinstance(anns, list):
             raise _bad(path, "annotations", "must be a JSON array")
         self._annotations(anns, path)
+
+    def _read_chunked(self, path: Path, split: str, image_root: Path | None) -> bool:
+        """Read ``path`` chunk by chunk from a memory map; False (nothing added) when the
+        file does not have the expected shape, so the caller parses it whole."""
+        mark = (len(self.box_parts), len(self.ds.annotations), len(self.ds.images))
+        report_mark = copy.deepcopy(self.report)
+        try:
+            with _json_stream.MappedFile(path) as mapped:
+                doc, spans = _json_stream.split_array(
+                    mapped.raw, "annotations", release=mapped.release
+                )
+                self._header(doc, path, split, image_root)
+                offset = 0
+                for a, b in spans:
+                    offset += self._chunk(mapped.raw[a:b], path, offset)
+                    mapped.release(a, b)
+            return True
+        except _json_stream.NotChunkable:  # undo a partial read
+            del self.box_parts[mark[0] :]
+            del self.ds.annotations[mark[1] :]
+            del self.ds.images[mark[2] :]
+            self.report.__dict__.update(report_mark.__dict__)
+            return False
 
     def _chunk(self, chunk: bytes, path: Path, offset: int) -> int:
         """Read one chunk of records (fast path first); returns how many it held."""
@@ -121,6 +160,7 @@ class CocoReader:
         self.img_size: dict[int, tuple[int, int, str]] = {
             im.id: (im.width, im.height, im.file_name) for im in self.ds.images
         }
+        files = _ImageFiles(image_root)
         for i, im in enumerate(doc["images"]):
             rec = f"images[{i}]"
             if not isinstance(im, dict):
@@ -136,10 +176,7 @@ class CocoReader:
             if iid in self.img_size:
                 raise _bad(path, f"{rec}.id", f"image id {iid} appears twice")
             self.img_size[iid] = (w, h, name)
-            p = image_root / name if image_root is not None else None
-            self.ds.images.append(
-                Image(iid, name, w, h, split, p if p is not None and p.is_file() else None)
-            )
+            self.ds.images.append(Image(iid, name, w, h, split, files.path(name)))
         self.report.images += len(doc["images"])
         order = np.array(sorted(self.img_size), dtype=np.int64)
         self.img_order = order

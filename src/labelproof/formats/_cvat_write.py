@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -18,9 +20,13 @@ from labelproof.formats.report import LossReport, where
 _ATTR = {'"': "&quot;", "\n": "&#10;", "\t": "&#9;", "\r": "&#13;"}
 
 
+_NEEDS_ESCAPE = re.compile(r'[&<>"\n\t\r]')
+
+
 def q(text: Any) -> str:
     """Text escaped for an XML attribute value."""
-    return escape(str(text), _ATTR)
+    s = str(text)
+    return escape(s, _ATTR) if _NEEDS_ESCAPE.search(s) else s
 
 
 def _c(v: float) -> str:
@@ -158,36 +164,43 @@ def _shape(a: Annotation, cat: Category, ds_im: Any, report: LossReport) -> str 
 
 
 def write_cvat(ds: Dataset, out: Path, report: LossReport) -> None:
+    """Write ``out/annotations.xml``, streamed in batches of images (bounded memory)."""
     cats = ds.category_by_id()
-    box_text = _box_blocks(ds, report)
+    boxes = _BoxLines(ds, report)
     per_image: dict[int, list[Annotation]] = defaultdict(list)
     for a in ds.annotations:
         per_image[a.image_id].append(a)
-    images = ds.image_by_id()
     splits = ds.splits()
+    named_subset = len(splits) > 1 or splits[0] != "default"
     with open(out / "annotations.xml", "wb") as f:
         f.write(
             b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
         )
         f.write(_meta(ds).encode())
-        for im in ds.images:
-            subset = f' subset="{q(im.split)}"' if len(splits) > 1 or im.split != "default" else ""
-            f.write(
-                f'  <image id="{im.id}" name="{q(im.file_name)}"{subset} '
-                f'width="{im.width}" height="{im.height}">\n'.encode()
-            )
-            block = box_text.get(im.id)
-            if block:
-                f.write(block)
-            for a in per_image.get(im.id, []):
-                text = _shape(a, cats[a.label], images[a.image_id], report)
-                if text is None:
-                    continue
-                f.write(text.encode())
-                report.count(a.type, cats[a.label].name)
-                _props(a, report, where(im.id, im.file_name, a.id))
-            f.write(b"  </image>\n")
-            place_image(im, out / "images")
+        for lo, hi in boxes.batches():
+            text, offsets = boxes.text(lo, hi)
+            view = memoryview(text)
+            parts: list[bytes | memoryview] = []
+            for k, im in enumerate(ds.images[lo:hi]):
+                subset = f' subset="{q(im.split)}"' if named_subset else ""
+                parts.append(
+                    f'  <image id="{im.id}" name="{q(im.file_name)}"{subset} '
+                    f'width="{im.width}" height="{im.height}">\n'.encode()
+                )
+                if offsets[k + 1] > offsets[k]:
+                    parts.append(view[offsets[k] : offsets[k + 1]])
+                for a in per_image.get(im.id, ()):
+                    shape = _shape(a, cats[a.label], im, report)
+                    if shape is None:
+                        continue
+                    parts.append(shape.encode())
+                    report.count(a.type, cats[a.label].name)
+                    _props(a, report, where(im.id, im.file_name, a.id))
+                parts.append(b"  </image>\n")
+                if im.path is not None:
+                    place_image(im, out / "images")
+            f.write(b"".join(parts))
+            del parts, view, text
         f.write(b"</annotations>\n")
     report.images += len(ds.images)
 
@@ -201,52 +214,82 @@ def _props(a: Annotation, report: LossReport, ex: str) -> None:
         report.drop("track id: CVAT for images has no tracks", ex)
 
 
-def _box_blocks(ds: Dataset, report: LossReport) -> dict[int, bytes]:
-    b = ds.boxes
-    out: dict[int, bytes] = {}
-    if not len(b):
-        return out
-    cat_ids = np.array([c.id for c in ds.categories], np.int64)
-    order = np.argsort(cat_ids)
-    idx = order[np.searchsorted(cat_ids[order], b.label)]
-    table = [q(c.name).encode() for c in ds.categories]
-    rows = np.argsort(b.image_id, kind="stable")
-    pieces: dict[int, list[bytes]] = defaultdict(list)
-    step = 200_000
-    for s in range(0, len(b), step):
-        r = rows[s : s + step]
+class _BoxLines:
+    """The columnar boxes as fixed-width ``<box>`` rows, grouped by image, made per batch.
+
+    Rows are formatted with vectorised code (``_numfmt``): the label and the four
+    coordinates are columns padded with spaces *between* attributes, so every row of a
+    batch has the same width and the batch is one ``tobytes()``, with no per-box object.
+    """
+
+    ROWS_PER_BATCH = 100_000
+
+    def __init__(self, ds: Dataset, report: LossReport) -> None:
+        b = ds.boxes
+        self.ds = ds
+        n_img = len(ds.images)
+        cat_ids = np.array([c.id for c in ds.categories], np.int64)
+        cat_order = np.argsort(cat_ids)
+        self.label_row = cat_order[np.searchsorted(cat_ids[cat_order], b.label)]
+        self.table = [q(c.name).encode() + b'"' for c in ds.categories]
+        img_ids = np.array([im.id for im in ds.images], np.int64)
+        img_order = np.argsort(img_ids, kind="stable")
+        at = np.searchsorted(img_ids[img_order], b.image_id)
+        at = np.minimum(at, max(n_img - 1, 0))
+        known = img_ids[img_order][at] == b.image_id if n_img else np.zeros(len(b), bool)
+        if not known.all():
+            report.drop("box of an image not in the dataset", None, int((~known).sum()))
+        position = img_order[at] if n_img else np.zeros(len(b), np.int64)
+        kept = np.flatnonzero(known)
+        self.rows = kept[np.argsort(position[kept], kind="stable")]
+        counts = np.bincount(position[kept], minlength=n_img)
+        self.first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        names = {c.id: c.name for c in ds.categories}
+        u, cnt = np.unique(b.label[kept], return_counts=True)
+        for c, k in zip(u.tolist(), cnt.tolist(), strict=True):
+            report.count("box", names[c], k)
+        if b.crowd[kept].any():
+            report.drop("crowd flag: no place in CVAT for images", None, int(b.crowd[kept].sum()))
+        scored = int((~np.isnan(b.score[kept])).sum())
+        if scored:
+            report.drop("score: no place in CVAT for images", None, scored)
+
+    def batches(self) -> list[tuple[int, int]]:
+        """[(first image, end image)) index ranges of about ROWS_PER_BATCH boxes each."""
+        n_img = len(self.ds.images)
+        if n_img == 0:
+            return []
+        cuts = np.searchsorted(
+            self.first, np.arange(self.ROWS_PER_BATCH, self.first[-1], self.ROWS_PER_BATCH)
+        )
+        edges = sorted({0, n_img, *np.clip(cuts, 1, n_img).tolist()})
+        return list(pairwise(edges))
+
+    def text(self, lo: int, hi: int) -> tuple[bytes, list[int]]:
+        """(text of the boxes of images ``lo..hi-1``, byte offset of each image's rows (+ end))."""
+        a, z = int(self.first[lo]), int(self.first[hi])
+        r = self.rows[a:z]
         n = len(r)
-        x, y, w, h = (b.xywh[r, k] for k in range(4))
-        parts: list[Any] = [
-            b'    <box label="',
-            nf.strings(table, idx[r]),
-            b'" source="manual" occluded="0" z_order="0" xtl="',
-            nf.fixed(x, 2),
-            b'" ytl="',
-            nf.fixed(y, 2),
-            b'" xbr="',
-            nf.fixed(x + w, 2),
-            b'" ybr="',
-            nf.fixed(y + h, 2),
-            b'">\n    </box>\n',
-        ]
-        blob, ends = nf.join_lines(parts, n)
-        img_r = b.image_id[r]
-        cut = np.flatnonzero(np.diff(img_r)) + 1
-        starts = np.concatenate([[0], cut]).tolist()
-        stops = np.concatenate([cut, [n]]).tolist()
-        offs = np.concatenate([[0], ends]).tolist()
-        for a, z in zip(starts, stops, strict=True):
-            pieces[int(img_r[a])].append(blob[offs[a] : offs[z]])
-    for k, v in pieces.items():
-        out[k] = b"".join(v)
-    u, cnt = np.unique(b.label, return_counts=True)
-    names = {c.id: c.name for c in ds.categories}
-    for c, k in zip(u.tolist(), cnt.tolist(), strict=True):
-        report.count("box", names[c], k)
-    if b.crowd.any():
-        report.drop("crowd flag: no place in CVAT for images", None, int(b.crowd.sum()))
-    scored = int((~np.isnan(b.score)).sum())
-    if scored:
-        report.drop("score: no place in CVAT for images", None, scored)
-    return out
+        if n == 0:
+            return b"", [0] * (hi - lo + 1)
+        xywh = self.ds.boxes.xywh[r]
+        x, y = xywh[:, 0], xywh[:, 1]
+        matrix = nf.fill(
+            [
+                b'    <box label="',
+                nf.strings(self.table, self.label_row[r]),
+                b' source="manual" occluded="0" z_order="0" xtl="',
+                nf.quoted_left(x, 2),
+                b' ytl="',
+                nf.quoted_left(y, 2),
+                b' xbr="',
+                nf.quoted_left(x + xywh[:, 2], 2),
+                b' ybr="',
+                nf.quoted_left(y + xywh[:, 3], 2),
+                b">\n    </box>\n",
+            ],
+            n,
+        )
+        width = matrix.shape[1]
+        offsets = ((self.first[lo : hi + 1] - a) * width).tolist()
+        return matrix.tobytes(), offsets

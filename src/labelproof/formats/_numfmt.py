@@ -2,7 +2,8 @@
 
 A *column* is an (N, W) uint8 matrix, one row per output line, right- or left-padded with
 NUL bytes (0) that :func:`join_lines` removes. Numbers are formatted exactly as Python's
-``"%.{d}f" % v`` (values within 1e-6 of a rounding tie are re-formatted by Python).
+``"%.{d}f" % v`` (values within 1e-6 of a rounding tie are re-formatted by Python), except
+that a negative value that rounds to zero is written without its sign (``0.00``).
 """
 
 from __future__ import annotations
@@ -42,37 +43,134 @@ def integers(values: NDArray[np.integer]) -> Column:
     return np.hstack([sign, d]) if neg.any() else d
 
 
-def fixed(values: NDArray[np.floating], decimals: int) -> Column:
-    """(N,) floats formatted as ``"%.{decimals}f"``; NaN and infinities are refused."""
+_SPLITTER = 134217729.0  # 2**27 + 1, Dekker's split of a double into two 26-bit halves
+_EXACT_BELOW = 2.0**31
+"""Below this, ``|v| * 10**d`` is within 2.5e-7 of the exact product, so only values whose
+fraction is within 1e-6 of .5 need the exact check."""
+_LIMIT = 2.0**50
+
+
+def _split(x: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    t = _SPLITTER * x
+    hi = t - (t - x)
+    return hi, x - hi
+
+
+def _exact_round(a: NDArray[np.float64], decimals: int) -> NDArray[np.int64]:
+    """round(a * 10**decimals) of non-negative doubles, ties to even, on the exact binary
+    value as Python's ``%.{d}f`` rounds (Dekker's error-free product, no float error)."""
+    c = 2.0 * 10.0**decimals  # an exact integer double for decimals <= 15
+    p = a * c  # 2 * a * 10**d, rounded; the exact product is p + err
+    a_hi, a_lo = _split(a)
+    c_hi, c_lo = _split(np.full_like(a, c))
+    err = ((a_hi * c_hi - p) + a_hi * c_lo + a_lo * c_hi) + a_lo * c_lo
+    m = np.floor(p / 2)
+    diff = (p - (2 * m + 1)) + err  # sign of (exact product - (2m + 1)), exact
+    odd = np.fmod(m, 2) == 1
+    up: NDArray[np.bool_] = (diff > 0) | ((diff == 0) & odd)
+    return (m + up).astype(np.int64)
+
+
+def _rounded(
+    values: NDArray[np.floating], decimals: int
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """(|v| * 10**decimals rounded exactly as ``%.{decimals}f`` rounds, minus sign shown) of
+    (N,) finite floats; ValueError on NaN, infinity or |v| * 10**decimals >= 2**50."""
     v = np.asarray(values, dtype=np.float64)
-    n = v.shape[0]
-    if n == 0:
-        return np.zeros((0, 1), np.uint8)
     if not np.isfinite(v).all():
         raise ValueError("fixed(): NaN or infinity in values")
-    scale = 10.0**decimals
-    scaled = np.abs(v) * scale
+    if not 0 <= decimals <= 15:
+        raise ValueError(f"fixed(): decimals must be in 0..15, got {decimals}")
+    a = np.abs(v)
+    scaled = a * 10.0**decimals
+    if scaled.size and scaled.max() >= _LIMIT:
+        raise ValueError(f"fixed(): a value is too large for {decimals} decimals")
     k = np.rint(scaled).astype(np.int64)
     frac = scaled - np.floor(scaled)
-    near_tie = np.abs(frac - 0.5) < 1e-6
-    if near_tie.any():
-        for i in np.flatnonzero(near_tie):
-            text = f"{abs(float(v[i])):.{decimals}f}"
-            k[i] = int(text.replace(".", ""))
-    neg = (v < 0) & (k > 0)
-    unit = 10**decimals
-    ip = k // unit
-    fp = k % unit
-    int_col = integers(ip)
-    parts = [int_col]
-    if decimals > 0:
-        dot = np.full((n, 1), ord("."), np.uint8)
-        parts += [dot, _digits(fp, decimals)]
-    body = np.hstack(parts)
-    if neg.any():
-        sign = np.where(neg, ord("-"), 0).astype(np.uint8)[:, None]
-        body = np.hstack([sign, body])
-    return body
+    check = (np.abs(frac - 0.5) < 1e-6) | (scaled >= _EXACT_BELOW)
+    if check.any():
+        at = np.flatnonzero(check)
+        k[at] = _exact_round(a[at], decimals)
+    return k, (v < 0) & (k > 0)
+
+
+def fixed(values: NDArray[np.floating], decimals: int) -> Column:
+    """(N,) floats formatted as ``"%.{decimals}f"``, right-aligned (NUL padding on the left);
+    NaN and infinities are refused."""
+    return _layout(values, decimals, b"", right=True, pad=0)
+
+
+def quoted_left(values: NDArray[np.floating], decimals: int) -> Column:
+    """(N,) floats as ``%.{decimals}f`` then ``"``, left-aligned and padded with spaces.
+
+    For fixed-width XML rows: ``xtl="`` + this column gives ``xtl="82.17"`` followed by the
+    spaces the widest value needs (whitespace between attributes is insignificant in XML).
+    """
+    return _layout(values, decimals, b'"', right=False, pad=ord(" "))
+
+
+def _layout(
+    values: NDArray[np.floating], decimals: int, suffix: bytes, *, right: bool, pad: int
+) -> Column:
+    """Rows of ``%.{decimals}f`` text + ``suffix``, aligned and padded with byte ``pad``.
+
+    Rows are formatted in groups of equal text length (a handful), each group a fixed
+    layout of digit columns taken with scalar divisors: no (N, W) integer matrices.
+    """
+    n = np.asarray(values).shape[0]
+    if n == 0:
+        return np.zeros((0, 1), np.uint8)
+    k, neg = _rounded(values, decimals)
+    # digits of k, at least decimals + 1 of them ("0.05" is k = 5 with three digits)
+    n_dig = np.full(n, decimals + 1, np.int64)
+    top = int(k.max())
+    p = decimals + 1
+    while 10**p <= top:
+        n_dig += k >= 10**p
+        p += 1
+    point = 1 if decimals else 0
+    tail = np.frombuffer(suffix, np.uint8)
+    key = n_dig * 2 + neg
+    width = int((n_dig + neg).max()) + point + len(suffix)
+    out = np.full((n, width), pad, np.uint8)
+    for kv in np.flatnonzero(np.bincount(key)).tolist():
+        digits, signed = kv // 2, kv % 2
+        same = key == kv
+        rows: slice | NDArray[np.intp] = slice(None) if same.all() else np.flatnonzero(same)
+        kg = k[rows]
+        text_w = signed + digits + point
+        block = np.empty((kg.shape[0], text_w + len(suffix)), np.uint8)
+        if signed:
+            block[:, 0] = ord("-")
+        for r in range(digits):  # digit r from the right
+            at = signed + digits - 1 - r + (1 if r < decimals else 0)
+            block[:, at] = (kg // 10**r) % 10 + ord("0")
+        if point:
+            block[:, signed + digits - decimals] = ord(".")
+        block[:, text_w:] = tail
+        if right:
+            out[rows, width - block.shape[1] :] = block
+        else:
+            out[rows, : block.shape[1]] = block
+    return out
+
+
+def fill(parts: Sequence[Column | bytes], n: int, pad: int = ord(" ")) -> Column:
+    """Columns side by side in one (N, total width) matrix, NUL padding replaced by ``pad``.
+
+    Every row has the same width, so ``fill(...).tobytes()`` is the text of all rows and row
+    i is ``text[i * W:(i + 1) * W]``.
+    """
+    widths = [len(p) if isinstance(p, bytes) else p.shape[1] for p in parts]
+    out = np.empty((n, sum(widths)), np.uint8)
+    at = 0
+    for p, w in zip(parts, widths, strict=True):
+        if isinstance(p, bytes):
+            out[:, at : at + w] = np.frombuffer(p, np.uint8)
+        else:
+            out[:, at : at + w] = np.where(p == 0, np.uint8(pad), p)
+        at += w
+    return out
 
 
 def strings(table: Sequence[bytes], index: NDArray[np.integer]) -> Column:
