@@ -43,8 +43,13 @@ def test_sign_in_projects_tasks_and_thumbnails(page: Any, server: Server) -> Non
     page.wait_for_function(
         "() => [...document.querySelectorAll('.thumb img')].every(i => i.complete)"
     )
-    widths = page.eval_on_selector_all(".thumb img", "els => els.map(e => e.naturalWidth)")
-    assert widths[:4] == [512, 600, 451, 640]
+    # The list shows 256 px thumbnails (largest side), never the full images.
+    thumbs = page.eval_on_selector_all(
+        ".thumb img",
+        "els => els.map(e => [e.getAttribute('src'), e.naturalWidth, e.naturalHeight])",
+    )
+    assert all("/thumbnail?max=256" in src for src, _w, _h in thumbs)
+    assert [max(w, h) for _src, w, h in thumbs[:4]] == [256, 256, 256, 256]
     shot(page, "tasks")
     page.click("[data-testid=task] >> nth=0")
     Workspace(page).wait_ready()

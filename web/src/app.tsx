@@ -7,6 +7,12 @@ import { LoginPage } from "./pages/login";
 import { ProjectsPage } from "./pages/projects";
 import { TasksPage } from "./pages/tasks";
 import { WorkspacePage } from "./workspace/page";
+import { AssignmentPage } from "./pages/qa/assignment";
+import { EscalationsPage } from "./pages/qa/escalations";
+import { FiguresPage } from "./pages/qa/figures";
+import { QueuePage } from "./pages/qa/queue";
+import { ReviewPage } from "./pages/qa/review";
+import { ReviewsPage } from "./pages/qa/reviews";
 
 const BenchPage = lazy(() => import("./workspace/bench").then((m) => ({ default: m.BenchPage })));
 
@@ -63,6 +69,13 @@ function Main({ route }: { route: Route }) {
   if (route.name === "workspace") {
     return <WorkspacePage key={`${route.projectId}/${route.taskId}`} {...route} user={user} />;
   }
+  if (route.name === "assignment") {
+    return <AssignmentPage key={`${route.projectId}/a${route.assignmentId}`} {...route} user={user} />;
+  }
+  if (route.name === "review") {
+    return <ReviewPage key={`${route.projectId}/r${route.assignmentId}/${route.stage}`} {...route} user={user} />;
+  }
+  const projectId = "projectId" in route ? route.projectId : null;
   return (
     <div class="shell">
       <header class="topbar">
@@ -71,7 +84,11 @@ function Main({ route }: { route: Route }) {
         </a>
         <nav class="crumbs">
           <a href="#/projects">Projects</a>
-          {route.name === "tasks" && <span>/ Project {route.projectId}</span>}
+          {projectId !== null && (
+            <span>
+              / <a href={`#/projects/${projectId}`}>Project {projectId}</a>
+            </span>
+          )}
         </nav>
         <div class="spacer" />
         <span class="who" data-testid="who">{user.display_name || user.email}</span>
@@ -80,6 +97,10 @@ function Main({ route }: { route: Route }) {
       <main class="content">
         {route.name === "projects" && <ProjectsPage />}
         {route.name === "tasks" && <TasksPage projectId={route.projectId} />}
+        {route.name === "queue" && <QueuePage key={route.projectId} projectId={route.projectId} />}
+        {route.name === "reviews" && <ReviewsPage key={route.projectId} projectId={route.projectId} />}
+        {route.name === "escalations" && <EscalationsPage key={route.projectId} projectId={route.projectId} />}
+        {route.name === "figures" && <FiguresPage key={route.projectId} projectId={route.projectId} />}
         {route.name === "notFound" && (
           <div class="empty">
             <h2>Page not found</h2>

@@ -11,8 +11,20 @@ export type Task = Schemas["TaskOut"];
 export type Asset = Schemas["AssetOut"];
 export type User = Schemas["UserOut"];
 export type SchemaVersion = Schemas["SchemaOut"];
-export type Revision = Schemas["RevisionOut"];
+export type Revision = Schemas["labelproof__api__models__RevisionOut"];
 export type SaveOut = Schemas["SaveOut"];
+export type Member = Schemas["MemberOut"];
+// QA workflow (docs/qa-workflow.md).
+export type Assignment = Schemas["AssignmentOut"];
+export type StaffAssignment = Schemas["StaffAssignmentOut"];
+export type QaRevision = Schemas["labelproof__api__routers__qa_bodies__RevisionOut"];
+export type ReviewItem = Schemas["ReviewItemOut"];
+export type Sop = Schemas["SopOut"];
+export type SopIn = Schemas["SopIn"];
+export type Escalation = Schemas["EscalationOut"];
+export type ErrorIn = Schemas["ErrorIn"];
+export type ErrorType = ErrorIn["type"];
+export type Verdict = Schemas["VerdictIn"]["verdict"];
 
 export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
 
@@ -71,6 +83,16 @@ export async function call<T>(
 
 export function contentUrl(projectId: number, assetId: number): string {
   return `/api/projects/${projectId}/assets/${assetId}/content`;
+}
+
+/** A small JPEG of the asset (largest side `max` px) for lists. */
+export function thumbnailUrl(projectId: number, assetId: number, max = 256): string {
+  return `/api/projects/${projectId}/assets/${assetId}/thumbnail?max=${max}`;
+}
+
+/** One Deep Zoom tile of the asset's pyramid. */
+export function tileUrl(projectId: number, assetId: number, level: number, col: number, row: number): string {
+  return `/api/projects/${projectId}/assets/${assetId}/tiles/${level}/${col}_${row}.jpg`;
 }
 
 /** A random key for Idempotency-Key (randomUUID needs a secure context; fall back). */

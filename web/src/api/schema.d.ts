@@ -137,7 +137,7 @@ export interface paths {
         };
         /**
          * List Users
-         * @description Users of your organisation.
+         * @description Users of your organisation (organisation admins only).
          */
         get: operations["list_users"];
         put?: never;
@@ -348,6 +348,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/assets/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Asset Archive
+         * @description Upload a zip of images; every member is checked, and all are stored or none.
+         */
+        post: operations["upload_asset_archive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/assets/{asset_id}": {
         parameters: {
             query?: never;
@@ -380,6 +400,66 @@ export interface paths {
          * @description The image itself (every read is an audit event).
          */
         get: operations["get_asset_content"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/assets/{asset_id}/tiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Asset Tiles
+         * @description The asset's Deep Zoom pyramid (built on first use); an audited read.
+         */
+        get: operations["get_asset_tiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/assets/{asset_id}/tiles/{level}/{col}_{row}.jpg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Asset Tile
+         * @description One 256 px tile of the pyramid, in full-resolution pixel space at the top level.
+         */
+        get: operations["get_asset_tile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/assets/{asset_id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Asset Thumbnail
+         * @description A small JPEG of the asset for lists.
+         */
+        get: operations["get_asset_thumbnail"];
         put?: never;
         post?: never;
         delete?: never;
@@ -497,6 +577,648 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Dataset
+         * @description Import a dataset (with its images, or onto assets of the same names); all or nothing.
+         */
+        post: operations["import_dataset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Project
+         * @description Export the current annotations and images of a project as a zip (an audit event).
+         */
+        get: operations["export_project"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Qa Set Policy
+         * @description Append a quality-policy version (the given settings over the current ones).
+         */
+        post: operations["qa_set_policy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Get Policy
+         * @description The policy in force (version 0: the defaults).
+         */
+        get: operations["qa_get_policy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/sops": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa List Sops
+         * @description Every SOP version, oldest first.
+         */
+        get: operations["qa_list_sops"];
+        put?: never;
+        /**
+         * Qa Publish Sop
+         * @description Publish a new SOP version: guidelines, examples, changelog, self-check checklist.
+         */
+        post: operations["qa_publish_sop"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/sop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Current Sop
+         * @description The SOP in force (404 before the first).
+         */
+        get: operations["qa_current_sop"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa List Batches
+         * @description The project's batches.
+         */
+        get: operations["qa_list_batches"];
+        put?: never;
+        /**
+         * Qa Create Batch
+         * @description Create a calibration, production or gold batch.
+         */
+        post: operations["qa_create_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/batches/{batch_id}/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Qa Add Batch Tasks
+         * @description Make one task per asset in the batch (production: single or consensus).
+         */
+        post: operations["qa_add_batch_tasks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/tasks/{task_id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Get Answer
+         * @description The known answer of a gold or calibration task (never readable by annotators).
+         */
+        get: operations["qa_get_answer"];
+        /**
+         * Qa Set Answer
+         * @description Set the known answer of a gold or calibration task (appended).
+         */
+        put: operations["qa_set_answer"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Qa Claim
+         * @description Claim the next task (or get back the one you hold); ``assignment`` is null when the
+         *     queue is empty.
+         */
+        post: operations["qa_claim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/assignments/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa My Assignments
+         * @description Your assignments in this project, oldest first.
+         */
+        get: operations["qa_my_assignments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/assignments/{assignment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Get Assignment
+         * @description One of your assignments.
+         */
+        get: operations["qa_get_assignment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/assignments/{assignment_id}/annotations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Get Assignment Annotations
+         * @description The current revision of your assignment (404 before the first save).
+         */
+        get: operations["qa_get_assignment_annotations"];
+        /**
+         * Qa Save Assignment Annotations
+         * @description Save a revision on top of ``base_revision`` (409 with the current one when stale;
+         *     201 first, 200 on a replay of the same idempotency key).
+         */
+        put: operations["qa_save_assignment_annotations"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/assignments/{assignment_id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Qa Submit
+         * @description Submit the current revision, confirming every self-check item of the SOP.
+         */
+        post: operations["qa_submit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Review Queue
+         * @description Submissions waiting for peer review (not your own).
+         */
+        get: operations["qa_review_queue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/reviews/{assignment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Review Item
+         * @description A submission as its reviewer sees it.
+         */
+        get: operations["qa_review_item"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/assignments/{assignment_id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Qa Peer Review
+         * @description Peer-review verdict: accept, fix (with the corrected annotations) or reject.
+         */
+        post: operations["qa_peer_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/audits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Audit Queue
+         * @description Submissions sampled for a lead audit (not your own).
+         */
+        get: operations["qa_audit_queue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/assignments/{assignment_id}/audits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Qa Lead Audit
+         * @description Lead-audit verdict: accept, fix or reject.
+         */
+        post: operations["qa_lead_audit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/assignments/{assignment_id}/reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Qa Reassign
+         * @description End an unsubmitted claim so its task returns to the queue.
+         */
+        post: operations["qa_reassign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/assignments/{assignment_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Assignment History
+         * @description An assignment's stage and events (QA readers).
+         */
+        get: operations["qa_assignment_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/adjudications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Adjudication Queue
+         * @description Consensus tasks below the agreement bar, waiting for a lead.
+         */
+        get: operations["qa_adjudication_queue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/tasks/{task_id}/adjudicate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Qa Adjudicate
+         * @description A lead's answer for a consensus task below the bar.
+         */
+        post: operations["qa_adjudicate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/tasks/{task_id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Task Result
+         * @description The accepted annotations of a task (reviewed, merged or adjudicated).
+         */
+        get: operations["qa_task_result"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/batches/{batch_id}/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Qa Evaluate Calibration
+         * @description Score a calibration batch and decide who qualifies (decisions keep the evidence).
+         */
+        post: operations["qa_evaluate_calibration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/qualifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa List Qualifications
+         * @description Everyone's current qualification with its evidence.
+         */
+        get: operations["qa_list_qualifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/qualifications/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Qa Set Qualification
+         * @description Decide a member's qualification by hand (with the reason).
+         */
+        put: operations["qa_set_qualification"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/escalations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa List Escalations
+         * @description Escalations (leads: all; others: the ones they raised).
+         */
+        get: operations["qa_list_escalations"];
+        put?: never;
+        /**
+         * Qa Raise Escalation
+         * @description Flag a task or a region as ambiguous, with a question (and the class).
+         */
+        post: operations["qa_raise_escalation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/qa/escalations/{escalation_id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Qa Answer Escalation
+         * @description Answer an escalation; ``publish_sop`` appends a new SOP version from the answer.
+         */
+        post: operations["qa_answer_escalation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Figures
+         * @description Quality figures from the event log, each with its definition and n.
+         */
+        get: operations["qa_figures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/qa/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qa Events
+         * @description The QA event log, oldest first: everything the figures are computed from.
+         */
+        get: operations["qa_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -521,6 +1243,31 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AdjudicateIn */
+        AdjudicateIn: {
+            /** Annotations */
+            annotations: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
+        /** AdjudicationOut */
+        AdjudicationOut: {
+            /** Task Id */
+            task_id: number;
+            /** Agreement */
+            agreement: number | null;
+            /** Agreement Bar */
+            agreement_bar: number;
+            /** Assignments */
+            assignments: number[];
+            /** Result Id */
+            result_id: number;
+        };
         /** AnnotationIn */
         AnnotationIn: {
             /** Id */
@@ -549,6 +1296,35 @@ export interface components {
              */
             z_order: number;
         };
+        /** AnnotationsIn */
+        AnnotationsIn: {
+            /** Annotations */
+            annotations: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** AnswerIn */
+        AnswerIn: {
+            /** Answer */
+            answer: string;
+            publish_sop?: components["schemas"]["SopIn"] | null;
+        };
+        /** AnswerOut */
+        AnswerOut: {
+            /** Task Id */
+            task_id: number;
+            /** Schema Version Id */
+            schema_version_id: number;
+            /** Annotations */
+            annotations: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /** AssetOut */
         AssetOut: {
             /** Id */
@@ -572,6 +1348,38 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /**
+         * AssignmentOut
+         * @description An assignment as its annotator sees it: the same fields for every kind of task.
+         */
+        AssignmentOut: {
+            /** Id */
+            id: number;
+            /** Task Id */
+            task_id: number;
+            /** Asset Id */
+            asset_id: number;
+            /** Width */
+            width: number;
+            /** Height */
+            height: number;
+            /** Status */
+            status: string;
+            /** Revision */
+            revision: number;
+            /** Sop Version */
+            sop_version: number;
+            /**
+             * Claimed At
+             * Format: date-time
+             */
+            claimed_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
         };
         /** AuditOut */
         AuditOut: {
@@ -599,10 +1407,203 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** BatchIn */
+        BatchIn: {
+            /** Name */
+            name: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "calibration" | "production" | "gold";
+            /** Due At */
+            due_at?: string | null;
+        };
+        /** BatchOut */
+        BatchOut: {
+            /** Id */
+            id: number;
+            /** Project Id */
+            project_id: number;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Due At */
+            due_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** BatchTaskOut */
+        BatchTaskOut: {
+            /** Task Id */
+            task_id: number;
+            /** Batch Id */
+            batch_id: number;
+            /** Mode */
+            mode: string;
+        };
+        /** BatchTasksIn */
+        BatchTasksIn: {
+            /** Asset Ids */
+            asset_ids: number[];
+            /**
+             * Mode
+             * @default single
+             * @enum {string}
+             */
+            mode: "single" | "consensus";
+        };
+        /** Body_import_dataset */
+        Body_import_dataset: {
+            /**
+             * File
+             * @description A dataset file or a zip of a dataset folder.
+             */
+            file: string;
+            /**
+             * Format
+             * @description A codec name, or auto to detect it.
+             * @default auto
+             */
+            format: string;
+            /**
+             * Prelabels
+             * @description Import as model pre-labels to review.
+             * @default false
+             */
+            prelabels: boolean;
+        };
         /** Body_upload_asset */
         Body_upload_asset: {
             /** File */
             file: string;
+        };
+        /** Body_upload_asset_archive */
+        Body_upload_asset_archive: {
+            /** File */
+            file: string;
+        };
+        /** ClaimIn */
+        ClaimIn: {
+            /**
+             * Queue
+             * @default production
+             * @enum {string}
+             */
+            queue: "production" | "calibration";
+        };
+        /** ClaimOut */
+        ClaimOut: {
+            assignment: components["schemas"]["AssignmentOut"] | null;
+        };
+        /** ErrorIn */
+        ErrorIn: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "missed_object" | "extra_object" | "wrong_class" | "loose_geometry" | "wrong_attribute" | "sop_violation";
+            /** Annotation Id */
+            annotation_id?: string | null;
+            /** Label */
+            label?: string | null;
+            /** Region */
+            region?: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
+        /** EscalationIn */
+        EscalationIn: {
+            /** Question */
+            question: string;
+            /** Task Id */
+            task_id?: number | null;
+            /** Assignment Id */
+            assignment_id?: number | null;
+            /** Label */
+            label?: string | null;
+            /** Annotation Id */
+            annotation_id?: string | null;
+            /** Region */
+            region?: {
+                [key: string]: number;
+            } | null;
+        };
+        /** EscalationOut */
+        EscalationOut: {
+            /** Id */
+            id: number;
+            /** Task Id */
+            task_id: number;
+            /** Assignment Id */
+            assignment_id: number | null;
+            /** Raised By */
+            raised_by: number;
+            /** Label */
+            label: string | null;
+            /** Annotation Id */
+            annotation_id: string | null;
+            /** Region */
+            region: {
+                [key: string]: number;
+            } | null;
+            /** Question */
+            question: string;
+            /** Sop Version */
+            sop_version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Answer */
+            answer?: string | null;
+            /** Published Sop Version */
+            published_sop_version?: number | null;
+        };
+        /** EventOut */
+        EventOut: {
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor Id */
+            actor_id: number | null;
+            /** Assignment Id */
+            assignment_id: number | null;
+            /** Task Id */
+            task_id: number | null;
+            /** Subject Id */
+            subject_id: number | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /** EventPage */
+        EventPage: {
+            /** Items */
+            items: components["schemas"]["EventOut"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -683,6 +1684,27 @@ export interface components {
             /** Limit */
             limit: number;
         };
+        /** PolicyIn */
+        PolicyIn: {
+            /** Settings */
+            settings?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /** PolicyOut */
+        PolicyOut: {
+            /** Version */
+            version: number;
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+        };
         /** ProjectIn */
         ProjectIn: {
             /** Name */
@@ -725,38 +1747,74 @@ export interface components {
             /** Role */
             role: string;
         };
-        /** RevisionOut */
-        RevisionOut: {
-            /** Task Id */
-            task_id: number;
-            /** Number */
-            number: number;
-            /** Base Number */
-            base_number: number;
-            /** Schema Version Id */
-            schema_version_id: number;
-            /** Author Id */
-            author_id: number;
+        /** QualificationIn */
+        QualificationIn: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "qualified" | "more_review" | "not_qualified" | "requalify" | "paused";
+            /** Reason */
+            reason: string;
+        };
+        /** QualificationOut */
+        QualificationOut: {
+            /** User Id */
+            user_id: number;
+            /** Status */
+            status: string;
+            /** Reason */
+            reason: string;
+            /** Evidence */
+            evidence: {
+                [key: string]: unknown;
+            };
+            /** Decided By */
+            decided_by: number | null;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+        };
+        /** ReassignIn */
+        ReassignIn: {
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+        };
+        /** ResultOut */
+        ResultOut: {
+            /** Task Id */
+            task_id: number;
+            /** Kind */
+            kind: string;
             /** Annotations */
             annotations: {
                 [key: string]: unknown;
             }[];
+            /** Agreement */
+            agreement: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
-        /** SaveIn */
-        SaveIn: {
-            /** Base Revision */
-            base_revision: number;
-            /** Annotations */
-            annotations: components["schemas"]["AnnotationIn"][];
-            /** Idempotency Key */
-            idempotency_key?: string | null;
+        /** ReviewItemOut */
+        ReviewItemOut: {
+            assignment: components["schemas"]["StaffAssignmentOut"];
+            revision: components["schemas"]["labelproof__api__routers__qa_bodies__RevisionOut"] | null;
         };
-        /** SaveOut */
+        /**
+         * SaveOut
+         * @description The revision a save made (or, on a replay, had made); its annotations are the ones
+         *     sent, in canonical form, readable with ``get_annotations``.
+         */
         SaveOut: {
             /** Task Id */
             task_id: number;
@@ -773,12 +1831,10 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** Annotations */
-            annotations: {
-                [key: string]: unknown;
-            }[];
             /** Created */
             created: boolean;
+            /** Count */
+            count: number;
         };
         /** SchemaIn */
         SchemaIn: {
@@ -820,6 +1876,86 @@ export interface components {
              * Format: date-time
              */
             expires_at: string;
+        };
+        /** SopIn */
+        SopIn: {
+            /** Guidelines */
+            guidelines: string;
+            /** Checklist */
+            checklist?: unknown[];
+            /** Example Asset Ids */
+            example_asset_ids?: number[];
+            /**
+             * Changelog
+             * @default
+             */
+            changelog: string;
+        };
+        /** SopOut */
+        SopOut: {
+            /** Version */
+            version: number;
+            /** Guidelines */
+            guidelines: string;
+            /** Checklist */
+            checklist: {
+                [key: string]: string;
+            }[];
+            /** Example Asset Ids */
+            example_asset_ids: number[];
+            /** Changelog */
+            changelog: string;
+            /** Escalation Id */
+            escalation_id: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** StaffAssignmentOut */
+        StaffAssignmentOut: {
+            /** Id */
+            id: number;
+            /** Task Id */
+            task_id: number;
+            /** Batch Id */
+            batch_id: number;
+            /** Annotator Id */
+            annotator_id: number;
+            /** Stage */
+            stage: string;
+            /** Cycle */
+            cycle: number;
+            /** Rejections */
+            rejections: number;
+            /** Submitted Revision */
+            submitted_revision: number | null;
+            /** Sop Version */
+            sop_version: number;
+            /** Policy Version */
+            policy_version: number;
+            /**
+             * Claimed At
+             * Format: date-time
+             */
+            claimed_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** History */
+            history: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** SubmitIn */
+        SubmitIn: {
+            /** Revision */
+            revision: number;
+            /** Checklist */
+            checklist?: string[];
         };
         /** TaskOut */
         TaskOut: {
@@ -940,6 +2076,91 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /** VerdictIn */
+        VerdictIn: {
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "accept" | "fix" | "reject";
+            /** Errors */
+            errors?: components["schemas"]["ErrorIn"][];
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /** Annotations */
+            annotations?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        /** RevisionOut */
+        labelproof__api__models__RevisionOut: {
+            /** Task Id */
+            task_id: number;
+            /** Number */
+            number: number;
+            /** Base Number */
+            base_number: number;
+            /** Schema Version Id */
+            schema_version_id: number;
+            /** Author Id */
+            author_id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Annotations */
+            annotations: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** SaveIn */
+        labelproof__api__models__SaveIn: {
+            /** Base Revision */
+            base_revision: number;
+            /** Annotations */
+            annotations: components["schemas"]["AnnotationIn"][];
+            /** Idempotency Key */
+            idempotency_key?: string | null;
+        };
+        /** RevisionOut */
+        labelproof__api__routers__qa_bodies__RevisionOut: {
+            /** Assignment Id */
+            assignment_id: number;
+            /** Number */
+            number: number;
+            /** Base Number */
+            base_number: number;
+            /** Schema Version Id */
+            schema_version_id: number;
+            /** Sop Version */
+            sop_version: number;
+            /** Author Id */
+            author_id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Annotations */
+            annotations: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** SaveIn */
+        labelproof__api__routers__qa_bodies__SaveIn: {
+            /** Base Revision */
+            base_revision: number;
+            /** Annotations */
+            annotations: {
+                [key: string]: unknown;
+            }[];
+            /** Idempotency Key */
+            idempotency_key?: string | null;
         };
     };
     responses: never;
@@ -1601,6 +2822,44 @@ export interface operations {
             };
         };
     };
+    upload_asset_archive: {
+        parameters: {
+            query?: {
+                /** @description Make one task per image. */
+                tasks?: boolean;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_asset_archive"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_asset: {
         parameters: {
             query?: never;
@@ -1652,6 +2911,110 @@ export interface operations {
                 };
                 content: {
                     "image/*": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_asset_tiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+                asset_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: number | string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_asset_tile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+                asset_id: number;
+                level: number;
+                col: number;
+                row: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JPEG image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_asset_thumbnail: {
+        parameters: {
+            query?: {
+                /** @description Largest side in pixels. */
+                max?: number;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+                asset_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JPEG image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
                 };
             };
             /** @description Validation Error */
@@ -1782,7 +3145,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RevisionOut"];
+                    "application/json": components["schemas"]["labelproof__api__models__RevisionOut"];
                 };
             };
             /** @description Validation Error */
@@ -1809,7 +3172,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SaveIn"];
+                "application/json": components["schemas"]["labelproof__api__models__SaveIn"];
             };
         };
         responses: {
@@ -1857,7 +3220,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RevisionOut"][];
+                    "application/json": components["schemas"]["labelproof__api__models__RevisionOut"][];
                 };
             };
             /** @description Validation Error */
@@ -1889,7 +3252,1202 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RevisionOut"];
+                    "application/json": components["schemas"]["labelproof__api__models__RevisionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    import_dataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_dataset"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_project: {
+        parameters: {
+            query: {
+                /** @description A codec name (see `labelproof formats`). */
+                format: string;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A zip of the export. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_set_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_get_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_list_sops: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SopOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_publish_sop: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SopIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SopOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_current_sop: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SopOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_list_batches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_create_batch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_add_batch_tasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchTasksIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchTaskOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_get_answer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnswerOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_set_answer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnotationsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnswerOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_claim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClaimIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_my_assignments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_get_assignment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_get_assignment_annotations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["labelproof__api__routers__qa_bodies__RevisionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_save_assignment_annotations: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["labelproof__api__routers__qa_bodies__SaveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["labelproof__api__routers__qa_bodies__RevisionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_submit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmitIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_review_queue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAssignmentOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_review_item: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewItemOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_peer_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerdictIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_audit_queue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAssignmentOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_lead_audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerdictIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_reassign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReassignIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_assignment_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_adjudication_queue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjudicationOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_adjudicate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdjudicateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_task_result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_evaluate_calibration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_list_qualifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualificationOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_set_qualification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QualificationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualificationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_list_escalations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EscalationOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_raise_escalation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EscalationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EscalationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_answer_escalation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                escalation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EscalationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_figures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qa_events: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
                 };
             };
             /** @description Validation Error */

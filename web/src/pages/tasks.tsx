@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, call, contentUrl, type Asset, type Project, type Task } from "../api/client";
+import { api, call, thumbnailUrl, type Asset, type Project, type Task } from "../api/client";
+import { ProjectTabs } from "./qa/common";
 
 const PAGE = 200;
 
@@ -43,6 +44,7 @@ export function TasksPage({ projectId }: { projectId: number }) {
       <p class="muted">
         {total} task{total === 1 ? "" : "s"} · your role: {project.role.replace("_", " ")}
       </p>
+      <ProjectTabs project={project} active="tasks" />
       <div class="grid tasks">
         {tasks.map((t) => {
           const a = assets.get(t.asset_id);
@@ -54,7 +56,7 @@ export function TasksPage({ projectId }: { projectId: number }) {
               data-testid="task"
             >
               <div class="thumb">
-                <img src={contentUrl(projectId, t.asset_id)} alt={a?.filename ?? ""} loading="lazy" />
+                <img src={thumbnailUrl(projectId, t.asset_id, 256)} alt={a?.filename ?? ""} loading="lazy" />
               </div>
               <div class="task-meta">
                 <strong>Task {t.id}</strong>

@@ -5,7 +5,7 @@
  * autosave and hands both versions to the conflict view; network errors and 5xx keep the
  * work and retry with backoff; the work is mirrored to a localStorage draft meanwhile.
  */
-import { ApiError, api, call, randomKey, type Revision } from "../api/client";
+import { ApiError, api, call, randomKey, type QaRevision, type Revision } from "../api/client";
 import type { Doc } from "./doc";
 import type { Annotation } from "./types";
 
@@ -21,7 +21,7 @@ export interface SaveStatus {
 
 export interface Conflict {
   mine: Annotation[];
-  theirs: Revision | null;
+  theirs: AnyRevision | null;
 }
 
 export interface Draft {
@@ -30,13 +30,58 @@ export interface Draft {
   at: string;
 }
 
-const DEBOUNCE_MS = 1200;
-const draftKey = (taskId: number) => `labelproof:draft:${taskId}`;
-const discardedKey = (taskId: number) => `labelproof:discarded:${taskId}`;
+/**
+ * Where a document's revisions go: a task's stream or a QA assignment's stream. `draftId`
+ * names the localStorage draft (`labelproof:draft:<draftId>`).
+ */
+export interface SaveTarget {
+  readonly draftId: string;
+  /** PUT the whole list on top of `base` with an idempotency key; the new revision number. */
+  save(base: number, annotations: Annotation[], key: string): Promise<number>;
+}
 
-export function readDraft(taskId: number): Draft | null {
+/** A task's own revision stream (`/api/tasks/{t}/annotations`). */
+export function taskTarget(taskId: number): SaveTarget {
+  return {
+    draftId: String(taskId),
+    save: async (base, annotations, key) =>
+      (
+        await call(
+          api.PUT("/api/tasks/{task_id}/annotations", {
+            params: { path: { task_id: taskId }, header: { "idempotency-key": key } },
+            body: { base_revision: base, annotations },
+          }),
+        )
+      ).number,
+  };
+}
+
+/** A QA assignment's revision stream (`/api/qa/assignments/{a}/annotations`). */
+export function assignmentTarget(assignmentId: number): SaveTarget {
+  return {
+    draftId: `qa-${assignmentId}`,
+    save: async (base, annotations, key) =>
+      (
+        await call(
+          api.PUT("/api/qa/assignments/{assignment_id}/annotations", {
+            params: { path: { assignment_id: assignmentId }, header: { "idempotency-key": key } },
+            body: { base_revision: base, annotations: annotations as unknown as Record<string, unknown>[] },
+          }),
+        )
+      ).number,
+  };
+}
+
+/** The revision a conflict's other side is (a task's or an assignment's). */
+export type AnyRevision = Revision | QaRevision;
+
+const DEBOUNCE_MS = 1200;
+const draftKey = (id: string) => `labelproof:draft:${id}`;
+const discardedKey = (id: string) => `labelproof:discarded:${id}`;
+
+export function readDraft(id: string): Draft | null {
   try {
-    const raw = localStorage.getItem(draftKey(taskId));
+    const raw = localStorage.getItem(draftKey(id));
     return raw ? (JSON.parse(raw) as Draft) : null;
   } catch {
     return null;
@@ -71,7 +116,7 @@ export class Autosaver {
   enabled = true;
 
   constructor(
-    readonly taskId: number,
+    readonly target: SaveTarget,
     private readonly doc: Doc,
     revision: number,
     private readonly onStatus: (s: SaveStatus) => void,
@@ -145,7 +190,7 @@ export class Autosaver {
     if (!this.dirty) return;
     const draft: Draft = { base: this.revision, annotations: this.doc.items.map(toWire), at: new Date().toISOString() };
     try {
-      localStorage.setItem(draftKey(this.taskId), JSON.stringify(draft));
+      localStorage.setItem(draftKey(this.target.draftId), JSON.stringify(draft));
     } catch (err) {
       console.warn("labelproof: could not write the local draft", err);
     }
@@ -153,13 +198,13 @@ export class Autosaver {
 
   private clearDraft(): void {
     clearTimeout(this.draftTimer);
-    localStorage.removeItem(draftKey(this.taskId));
+    localStorage.removeItem(draftKey(this.target.draftId));
   }
 
   /** Keep a copy of work the person chose not to keep (never silently lost). */
   stashDiscarded(items: Annotation[], note: string): void {
     try {
-      localStorage.setItem(discardedKey(this.taskId), JSON.stringify({ note, at: new Date().toISOString(), annotations: items }));
+      localStorage.setItem(discardedKey(this.target.draftId), JSON.stringify({ note, at: new Date().toISOString(), annotations: items }));
     } catch {
       /* storage full: the undo history still has it */
     }
@@ -183,14 +228,9 @@ export class Autosaver {
     this.inFlight = true;
     this.set({ state: this.attempts ? "retrying" : "saving", message: this.attempts ? this.status.message : "" });
     try {
-      const out = await call(
-        api.PUT("/api/tasks/{task_id}/annotations", {
-          params: { path: { task_id: this.taskId }, header: { "idempotency-key": key } },
-          body: { base_revision: this.revision, annotations },
-        }),
-      );
+      const number = await this.target.save(this.revision, annotations, key);
       this.attempts = 0;
-      this.revision = out.number;
+      this.revision = number;
       this.savedVersion = version;
       this.pending = null;
       if (this.dirty) this.writeDraft();
@@ -211,7 +251,7 @@ export class Autosaver {
     const e = err instanceof ApiError ? err : new ApiError(0, "network", String(err));
     this.writeDraft();
     if (e.status === 409) {
-      const current = (e.details?.current ?? null) as Revision | null;
+      const current = (e.details?.current ?? null) as AnyRevision | null;
       this.attempts = 0;
       this.pending = null;
       this.set({ state: "conflict", message: e.message, field: e.field });
@@ -229,6 +269,25 @@ export class Autosaver {
     }
     this.attempts = 0;
     this.set({ state: "error", message: e.message, field: e.field });
+  }
+
+  /**
+   * Save now and wait until the document is saved: the revision number. An empty document
+   * with nothing saved yet is saved as an empty revision (submitting needs a revision).
+   * Throws when the work cannot be saved now (a conflict, an error, or retrying).
+   */
+  async flush(timeoutMs = 20_000): Promise<number> {
+    const end = Date.now() + timeoutMs;
+    if (this.revision === 0 && !this.dirty) this.markDirty();
+    while (Date.now() < end) {
+      const st = this.status.state;
+      if (st === "conflict") throw new Error("resolve the conflict first");
+      if (st === "error" || (st === "retrying" && !this.inFlight)) throw new Error(`not saved: ${this.status.message}`);
+      if (!this.dirty && !this.inFlight) return this.revision;
+      if (this.inFlight) await new Promise((r) => setTimeout(r, 50));
+      else await this.saveNow();
+    }
+    throw new Error("saving is taking too long; try again");
   }
 
   /** After the person resolved a conflict: continue on top of revision `base`. */

@@ -5,7 +5,7 @@
  * stays in the undo history and in localStorage (labelproof:discarded:<task>).
  */
 import { useEffect, useRef } from "preact/hooks";
-import type { Revision } from "../api/client";
+import type { AnyRevision } from "./autosave";
 import { classColor } from "./colors";
 import { MaskCache } from "./masks";
 import { drawMask, flushBatch, newBatch, traceAnnotation } from "./render";
@@ -32,7 +32,14 @@ export function mergeBoth(mine: Annotation[], theirs: Annotation[], newId: () =>
   return out;
 }
 
-function Preview({ items, image, schema, masks }: { items: Annotation[]; image: HTMLImageElement; schema: SchemaDef; masks: MaskCache }) {
+/** A picture of the whole image (the image itself or its thumbnail) and its full size. */
+export interface PreviewImage {
+  image: HTMLImageElement;
+  width: number;
+  height: number;
+}
+
+function Preview({ items, image: p, schema, masks }: { items: Annotation[]; image: PreviewImage; schema: SchemaDef; masks: MaskCache }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const c = ref.current!;
@@ -43,9 +50,9 @@ function Preview({ items, image, schema, masks }: { items: Annotation[]; image: 
     const v = new View();
     v.width = w;
     v.height = h;
-    v.fit(image.naturalWidth, image.naturalHeight, 6);
+    v.fit(p.width, p.height, 6);
     const ctx = c.getContext("2d")!;
-    ctx.drawImage(image, v.tx, v.ty, image.naturalWidth * v.scale, image.naturalHeight * v.scale);
+    ctx.drawImage(p.image, v.tx, v.ty, p.width * v.scale, p.height * v.scale);
     for (const a of [...items].sort((p, q) => p.z_order - q.z_order)) {
       const idx = schema.classes.findIndex((k) => k.name === a.label);
       const color = classColor(idx);
@@ -54,7 +61,7 @@ function Preview({ items, image, schema, masks }: { items: Annotation[]; image: 
       traceAnnotation(b, a, v, schema.classes[idx]?.skeleton);
       flushBatch(ctx, b, color, 0.2, 2);
     }
-  }, [items, image]);
+  }, [items, p]);
   return <canvas ref={ref} class="conflict-canvas" />;
 }
 
@@ -79,8 +86,8 @@ function ItemList({ items, other }: { items: Annotation[]; other: Annotation[] }
 
 export function ConflictView(props: {
   mine: Annotation[];
-  theirs: Revision | null;
-  image: HTMLImageElement;
+  theirs: AnyRevision | null;
+  image: PreviewImage;
   schema: SchemaDef;
   onResolve: (r: Resolution) => void;
 }) {

@@ -1,0 +1,56 @@
+/**
+ * The picture under the vectors: the whole image for ordinary assets, the server's Deep
+ * Zoom pyramid (`tiles.ts`) for assets larger than {@link TILE_THRESHOLD} px on a side.
+ * Either way the vector layer works in full-resolution pixel coordinates.
+ */
+import { api, call, contentUrl, thumbnailUrl, tileUrl } from "../api/client";
+import type { PreviewImage } from "./conflict";
+import { PlainImage, type ImageLayer } from "./engine";
+import { TileLayer } from "./tiles";
+
+/** Assets with a side larger than this (px) open through the tile layer. */
+export const TILE_THRESHOLD = 4096;
+
+export interface ImageSource {
+  layer: ImageLayer;
+  /** Full-resolution size in px. */
+  width: number;
+  height: number;
+  /** The whole image, small enough to draw in one go (the conflict view's previews). */
+  preview: PreviewImage;
+  tiled: boolean;
+}
+
+async function decoded(url: string): Promise<HTMLImageElement> {
+  const img = new Image();
+  img.src = url;
+  await img.decode();
+  return img;
+}
+
+/** Open asset `asset.id` of `projectId` at its full resolution `width` x `height`. */
+export async function openImage(projectId: number, asset: { id: number; width: number; height: number }): Promise<ImageSource> {
+  if (Math.max(asset.width, asset.height) <= TILE_THRESHOLD) {
+    const img = await decoded(contentUrl(projectId, asset.id));
+    const preview = { image: img, width: img.naturalWidth, height: img.naturalHeight };
+    return { layer: new PlainImage(img), width: img.naturalWidth, height: img.naturalHeight, preview, tiled: false };
+  }
+  const spec = await call(
+    api.GET("/api/projects/{project_id}/assets/{asset_id}/tiles", {
+      params: { path: { project_id: projectId, asset_id: asset.id } },
+    }),
+  );
+  const width = Number(spec.width);
+  const height = Number(spec.height);
+  const layer = new TileLayer({
+    width,
+    height,
+    tile: Number(spec.tile_size),
+    url: (l, c, r) => tileUrl(projectId, asset.id, l, c, r),
+  });
+  if (layer.maxLevel !== Number(spec.max_level)) {
+    throw new Error(`tile pyramid of asset ${asset.id}: max_level ${spec.max_level}, expected ${layer.maxLevel}`);
+  }
+  const thumb = await decoded(thumbnailUrl(projectId, asset.id, 1024));
+  return { layer, width, height, preview: { image: thumb, width, height }, tiled: true };
+}
