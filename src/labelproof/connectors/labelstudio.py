@@ -67,7 +67,9 @@ def pull_with_report(
 
 def pull(client: LabelStudioClient, project_id: int, *, include: Include = "all") -> Dataset:
     """A project's tasks as a Dataset (see the module docstring). ``include`` keeps
-    annotations, predictions or both; several annotations of a task all land on its image."""
+    annotations, predictions or both; several annotations of a task all land on its image.
+    Tasks come page by page from ``/api/tasks/?fields=all`` (Label Studio's one-shot JSON
+    export is deprecated and leaves predictions out)."""
     return pull_with_report(client, project_id, include=include)[0]
 
 
