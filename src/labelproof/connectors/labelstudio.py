@@ -69,7 +69,7 @@ def pull(client: LabelStudioClient, project_id: int, *, include: Include = "all"
     """A project's tasks as a Dataset (see the module docstring). ``include`` keeps
     annotations, predictions or both; several annotations of a task all land on its image.
     Tasks come page by page from ``/api/tasks/?fields=all`` (Label Studio's one-shot JSON
-    export is deprecated and leaves predictions out)."""
+    export is deprecated and gave no prediction regions when tried)."""
     return pull_with_report(client, project_id, include=include)[0]
 
 
