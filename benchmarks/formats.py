@@ -52,6 +52,21 @@ if op != "import":
 print("annotations", len(ds))
 """
 
+FLOOR = """
+import os, sys
+n, out = int(sys.argv[1]), sys.argv[2]
+os.makedirs(out)
+for i in range(n):  # the floor of a YOLO export: one empty label file per image, nothing else
+    os.close(os.open(f"{out}/{i:012d}.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+print("files", n)
+"""
+
+STARTUP = """
+from labelproof.formats import get_codec
+get_codec("coco"), get_codec("yolo"), get_codec("cvat")
+print("started")
+"""
+
 
 def timed(cmd: list[str]) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MiB, stdout) of a command under /usr/bin/time -v."""
@@ -87,9 +102,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ops", default="import,yolo,cvat")
     ap.add_argument("--no-datumaro", action="store_true", help="time labelproof only")
-    ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: temp)")
+    ap.add_argument(
+        "--work", type=Path, default=None, help="scratch folder (default: under /dev/shm)"
+    )
     args = ap.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="lp-bench-formats-"))
+    shm = Path("/dev/shm")
+    work = args.work or Path(
+        tempfile.mkdtemp(prefix="lp-bench-formats-", dir=shm if shm.is_dir() else None)
+    )
     src = work / "coco"
     (src / "annotations").mkdir(parents=True, exist_ok=True)
     (src / "images" / "train").mkdir(parents=True, exist_ok=True)
@@ -111,8 +131,18 @@ def main() -> None:
     )
     print(
         f"COCO file: {ann.stat().st_size / 2**20:.0f} MiB, {args.annotations} boxes, "
-        f"{args.images} images; cores: {os.cpu_count()}"
+        f"{args.images} images; cores: {os.cpu_count()}; work folder: {work}"
     )
+    for label, cmd in (
+        ("python + labelproof start-up", [sys.executable, "-c", STARTUP]),
+        (
+            f"floor: {args.images} empty files",
+            [sys.executable, "-c", FLOOR, str(args.images), str(work / "floor")],
+        ),
+    ):
+        wall, rss, _ = timed(cmd)
+        print(f"{label:34} {wall:6.2f} s  peak {rss:5.0f} MiB")
+        shutil.rmtree(work / "floor", ignore_errors=True)
     peers = [] if args.no_datumaro or not PEER.exists() else [("datumaro", str(PEER), DM)]
     if not peers and not args.no_datumaro:
         print(f"Datumaro peer venv absent ({PEER}): run scripts/peers-datumaro")

@@ -3,10 +3,11 @@
 When every record in a chunk has the same layout as the first one (same keys, in the same
 order, same whitespace; only numbers differ) and that layout is a plain box
 (``id``/``image_id``/``category_id``/``bbox``/``area``/``iscrowd``/``segmentation: []``),
-the chunk's numbers are read with one ``numpy.fromstring`` call and reshaped to one row per
-record. The layout check compares the text with the digits removed to the first record's
-layout repeated, so any other record (a polygon, a string, ``true``, an exponent) makes the
-check fail and the chunk is parsed with orjson instead.
+the chunk's numbers are read with one ``numpy.fromstring`` call (over the text reduced to
+its numbers, about 40% of its bytes) and reshaped to one row per record. The layout check
+compares the text with the digits removed to the first record's layout repeated, so any
+other record (a polygon, a string, ``true``, an exponent) makes the check fail and the
+chunk is parsed with orjson instead.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from numpy.typing import NDArray
 
 _NUMBER_CHARS = b"0123456789.-+"
 _DELETE = b"0123456789.-+eE"
-_TO_SPACE = bytes(c if c in _NUMBER_CHARS else 32 for c in range(256))
+_COMMA_TO_SPACE = bytes(32 if c == ord(",") else c for c in range(256))
+_NOT_NUMBER = bytes(c for c in range(256) if c not in _NUMBER_CHARS and c != ord(","))
+"""Deleting these and turning commas into spaces leaves the numbers, space-separated (in
+JSON, two numbers always have a comma between them)."""
 _FIELDS = ("id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation")
 
 
@@ -69,11 +73,12 @@ def box_rows(chunk: bytes) -> dict[str, NDArray[np.float64]] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            values = np.fromstring(chunk.translate(_TO_SPACE), dtype=np.float64, sep=" ")
+            numbers = chunk.translate(_COMMA_TO_SPACE, _NOT_NUMBER)
+            values = np.fromstring(numbers, dtype=np.float64, sep=" ")
         except ValueError:
             return None
     k = len(slots)
-    if values.shape[0] != n * k:
-        return None
+    if values.shape[0] != n * k or (n and np.abs(values).max() >= 2.0**53):
+        return None  # (integers beyond 2**53 are not exact as floats: orjson reads them)
     table = values.reshape(n, k)
     return {name: table[:, i] for i, name in enumerate(slots)}

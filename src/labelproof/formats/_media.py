@@ -69,7 +69,7 @@ def label_names(ds: Dataset) -> dict[int, str]:
     return {c.id: c.name for c in ds.categories}
 
 
-def write_bytes(path: str | Path, data: bytes) -> None:
+def write_bytes(path: str | Path, data: bytes | memoryview) -> None:
     """Create ``path`` with ``data``: plain ``os.open``/``os.write`` (Python's buffered
     ``open`` costs an extra ``isatty`` ioctl and ``fstat`` per file, which dominates when
     writing tens of thousands of small label files)."""
@@ -81,9 +81,3 @@ def write_bytes(path: str | Path, data: bytes) -> None:
             view = view[n:]
     finally:
         os.close(fd)
-
-
-def write_many(jobs: list[tuple[str, bytes]]) -> None:
-    """Create many small files (path strings, no pathlib overhead per file)."""
-    for path, data in jobs:
-        write_bytes(path, data)

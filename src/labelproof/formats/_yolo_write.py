@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 import orjson
+from numpy.typing import NDArray
 
 from labelproof.formats import _numfmt as nf
 from labelproof.formats import _yaml
-from labelproof.formats._media import check_relpath, place_image, write_many
+from labelproof.formats._media import check_relpath, place_image, write_bytes
 from labelproof.formats.model import Annotation, Dataset
 from labelproof.formats.report import LossReport, where
 
@@ -68,11 +69,12 @@ def write_yolo(ds: Dataset, out: Path, report: LossReport) -> None:
         skeleton = next(c.skeleton for c in ds.categories if c.skeleton is not None)
     text: dict[int, list[bytes]] = defaultdict(list)
 
-    # columnar boxes, vectorised
+    # columnar boxes, vectorised: one text block, image k's lines at box_text[at[k]:at[k + 1]]
     b = ds.boxes
+    box_text, at = b"", [0] * (len(ds.images) + 1)
     if len(b):
         if task in ("detect", "segment", "obb"):
-            _fast_boxes(ds, task, cls_of, text)
+            box_text, at = _fast_boxes(ds, task, cls_of, report)
             u, cnt = np.unique(b.label, return_counts=True)
             for c, n in zip(u.tolist(), cnt.tolist(), strict=True):
                 report.count("box", names[c], n)
@@ -149,20 +151,22 @@ def write_yolo(ds: Dataset, out: Path, report: LossReport) -> None:
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
     sidecar: dict[str, dict[str, list[int]]] = defaultdict(dict)
-    jobs: list[tuple[str, bytes]] = []
     label_dirs = {split: str(out / "labels" / split) for split in splits}
-    for im in ds.images:
+    view = memoryview(box_text)
+    for k, im in enumerate(ds.images):
         rel = check_relpath(im.file_name, f"image {im.id}")
-        blocks = text.get(im.id)
-        if blocks:
-            dst = f"{label_dirs[im.split]}/{os.path.splitext(rel)[0]}.txt"
-            if "/" in rel:
-                os.makedirs(os.path.dirname(dst), exist_ok=True)
-            jobs.append((dst, b"".join(blocks)))
         sidecar[im.split][rel] = [im.width, im.height, im.id]
         if im.path is not None:
             place_image(im, out / "images" / im.split)
-    write_many(jobs)
+        blocks = text.get(im.id)
+        if at[k] == at[k + 1] and not blocks:
+            continue
+        dst = f"{label_dirs[im.split]}/{os.path.splitext(rel)[0]}.txt"
+        if "/" in rel:
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+        lines = view[at[k] : at[k + 1]]
+        write_bytes(dst, bytes(lines) + b"".join(blocks) if blocks else lines)
+    del view
     report.images += len(ds.images)
     (out / SIDECAR).write_bytes(orjson.dumps(sidecar))
     doc: dict[str, Any] = {"path": "."}
@@ -192,21 +196,34 @@ def _report_props(a: Annotation, report: LossReport, ex: str) -> None:
 
 
 def _fast_boxes(
-    ds: Dataset, task: str, cls_of: dict[int, int], text: dict[int, list[bytes]]
-) -> None:
+    ds: Dataset, task: str, cls_of: dict[int, int], report: LossReport
+) -> tuple[bytes, list[int]]:
+    """(label lines of every columnar box, byte offset where each image's lines start, plus
+    the end). Lines are grouped by image in ``ds.images`` order; boxes of images not in the
+    dataset are dropped and reported."""
     b = ds.boxes
+    n_img = len(ds.images)
     img_ids = np.array([im.id for im in ds.images], np.int64)
     wh = np.array([[im.width, im.height] for im in ds.images], np.float64).reshape(-1, 2)
     order = np.argsort(img_ids, kind="stable")
-    pos = order[np.searchsorted(img_ids[order], b.image_id)]
+    at = np.minimum(np.searchsorted(img_ids[order], b.image_id), max(n_img - 1, 0))
+    known = img_ids[order][at] == b.image_id if n_img else np.zeros(len(b), bool)
+    if not known.all():
+        report.drop("box of an image not in the dataset", None, int((~known).sum()))
+    position = order[at]
+    kept = np.flatnonzero(known)
+    rows = kept[np.argsort(position[kept], kind="stable")]
+    per_image = np.bincount(position[kept], minlength=n_img)
     lut_ids = np.array(sorted(cls_of), np.int64)
     lut_cls = np.array([cls_of[int(i)] for i in lut_ids], np.int64)
     cls = lut_cls[np.searchsorted(lut_ids, b.label)]
-    rows = np.argsort(b.image_id, kind="stable")
+    blocks: list[bytes] = []
+    line_ends: list[NDArray[np.int64]] = []
+    done = 0
     step = 250_000
-    for s in range(0, len(b), step):
+    for s in range(0, len(rows), step):
         r = rows[s : s + step]
-        W, H = wh[pos[r], 0], wh[pos[r], 1]
+        W, H = wh[position[r], 0], wh[position[r], 1]
         x, y, w, h = (b.xywh[r, k] for k in range(4))
         if task == "detect":
             cols = [(x + w / 2) / W, (y + h / 2) / H, w / W, h / H]
@@ -218,10 +235,9 @@ def _fast_boxes(
             parts += [b" ", nf.fixed(c, 6)]
         parts.append(b"\n")
         blob, ends = nf.join_lines(parts, len(r))
-        img_r = b.image_id[r]
-        cut = np.flatnonzero(np.diff(img_r)) + 1
-        starts = np.concatenate([[0], cut])
-        stops = np.concatenate([cut, [len(r)]])
-        offs = np.concatenate([[0], ends])
-        for a, z in zip(starts.tolist(), stops.tolist(), strict=True):
-            text[int(img_r[a])].append(blob[offs[a] : offs[z]])
+        blocks.append(blob)
+        line_ends.append(ends + done)
+        done += len(blob)
+    ends_all = np.concatenate([np.zeros(1, np.int64), *line_ends])
+    first_line = np.concatenate([[0], np.cumsum(per_image)])
+    return b"".join(blocks), ends_all[first_line].tolist()
