@@ -17,6 +17,7 @@ exit code 2 with the message, never a traceback.
     ├── NotFound                      absent, or not visible to the caller (HTTP 404)
     ├── Conflict                      state changed under the caller (HTTP 409)
     │   └── StaleRevision             a save on a base revision that is no longer current
+    ├── UpstreamError                 another service (e.g. Label Studio) failed (HTTP 502)
     └── ConfigurationError            the installation is set up wrongly (HTTP 500 / exit 2)
 """
 
@@ -89,6 +90,10 @@ class StaleRevision(Conflict):
     code = "stale_revision"
 
 
+class UpstreamError(LabelproofError):
+    code = "upstream_error"
+
+
 class ConfigurationError(LabelproofError):
     code = "configuration_error"
 
@@ -107,4 +112,5 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "StaleRevision",
+    "UpstreamError",
 ]

@@ -19,6 +19,7 @@ from labelproof.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    UpstreamError,
 )
 
 URL = "http://ls.test:8080"
@@ -95,7 +96,7 @@ def test_malformed_json_is_a_remote_error() -> None:
     with client(handler) as c, pytest.raises(RemoteError) as info:
         c.get_project(3)
     assert "is not JSON" in info.value.message and f"{URL}/api/projects/3/" in info.value.message
-    assert isinstance(info.value, ConfigurationError)
+    assert isinstance(info.value, UpstreamError)
 
 
 def test_wrong_json_shape_is_a_remote_error() -> None:

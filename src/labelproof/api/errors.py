@@ -27,6 +27,7 @@ STATUS: list[tuple[type[errors.LabelproofError], int]] = [
     (errors.FileTooLarge, 413),
     (errors.InvalidFile, 400),
     (errors.InvalidInput, 422),
+    (errors.UpstreamError, 502),
     (errors.ConfigurationError, 500),
     (errors.LabelproofError, 400),
 ]

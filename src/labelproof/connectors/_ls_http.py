@@ -23,6 +23,7 @@ from labelproof.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    UpstreamError,
 )
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -30,7 +31,7 @@ DEFAULT_PAGE_SIZE = 100
 _DETAIL_CHARS = 300
 
 
-class RemoteError(ConfigurationError):
+class RemoteError(UpstreamError):
     """The Label Studio server could not be reached or answered something unusable
     (connection refused, timeout, HTTP 5xx, a body that is not the expected JSON)."""
 
