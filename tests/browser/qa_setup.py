@@ -44,6 +44,23 @@ def png(width: int, height: int, *, seed: int = 0) -> bytes:
     return out.getvalue()
 
 
+def grid_png(width: int, height: int, step: int = 100, line: int = 4) -> bytes:
+    """A dark PNG with light grid lines ``line`` px wide starting at every multiple of
+    ``step`` px in x and y, and a label every 5 steps: where a tile lands is checkable."""
+    img = Image.new("L", (width, height), 40)
+    draw = ImageDraw.Draw(img)
+    for x in range(0, width, step):
+        draw.rectangle([x, 0, x + line - 1, height - 1], fill=230)
+    for y in range(0, height, step):
+        draw.rectangle([0, y, width - 1, y + line - 1], fill=230)
+    for x in range(0, width, 5 * step):
+        for y in range(0, height, 5 * step):
+            draw.text((x + 10, y + 10), f"{x},{y}", fill=255)
+    out = io.BytesIO()
+    img.convert("RGB").save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
 def ok(r: httpx.Response) -> Any:
     """The JSON body of a successful response (the body in the message otherwise)."""
     assert r.is_success, f"{r.request.method} {r.request.url}: {r.status_code} {r.text}"
@@ -69,8 +86,9 @@ def make_project(
     policy: dict[str, Any] | None = None,
     checklist: list[dict[str, str]] | None = None,
 ) -> QaProject:
-    """A project with the demo people and schema, one image, a policy, an SOP (v1) with
-    ``checklist`` and a production batch of ``tasks`` single tasks on that image."""
+    """A project with the demo people and schema, one image (``image``, or the demo's
+    512 x 512 astronaut), a policy, an SOP (v1) with ``checklist`` and a production batch of
+    ``tasks`` single tasks on that image."""
     n = next(_names)
     project = ok(admin.post("/api/projects", json={"name": f"QA browser test {n}"}))
     pid = int(project["id"])
@@ -80,7 +98,10 @@ def make_project(
             ok(admin.put(f"/api/projects/{pid}/members", json={"user_id": uid, "role": role}))
     schema = ok(admin.get("/api/projects/1/schemas"))[-1]["definition"]
     ok(admin.post(f"/api/projects/{pid}/schemas", json={"definition": schema}))
-    asset = upload(admin, pid, image or png(640, 480, seed=n), f"qa-{n}.png")
+    if image is None:
+        demo = admin.get("/api/projects/1/assets/1/content")
+        image = demo.content if demo.is_success else png(512, 512, seed=n)
+    asset = upload(admin, pid, image, f"qa-{n}.png")
     settings = {
         "require_qualification": False,
         "gold_rate": 0.0,

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.browser.conftest import Server, shot
-from tests.browser.qa_setup import make_project, ok, png
+from tests.browser.qa_setup import grid_png, make_project, ok
 from tests.browser.workspace import Workspace, sign_in
 
 W, H = 6000, 5000
@@ -18,7 +18,7 @@ W, H = 6000, 5000
 def test_large_image_tiles_and_box_to_the_pixel(
     page: Any, server: Server, admin_api: httpx.Client
 ) -> None:
-    qp = make_project(admin_api, image=png(W, H, seed=3))
+    qp = make_project(admin_api, image=grid_png(W, H))
     task = ok(admin_api.post(f"/api/projects/{qp.id}/tasks", json={"asset_ids": [qp.asset_id]}))
     task_id = int(task[0]["id"])
     requests: list[str] = []
@@ -54,6 +54,19 @@ def test_large_image_tiles_and_box_to_the_pixel(
     full_res = [u for u in requests if "/tiles/13/" in u]
     assert full_res, "zoomed in, the full-resolution level is loaded"
     shot(page, "large-image-zoomed")
+    # Tiles land in full-resolution pixel coordinates: the grid line 4300-4303 is light,
+    # 4350 between lines is dark (read from the image canvas under those image points).
+    lum = page.evaluate(
+        """([pts]) => { const e = window.__labelproof.engine;
+        const c = e.canvases.image, r = c.getBoundingClientRect(), ctx = c.getContext('2d');
+        const k = c.width / r.width;
+        return pts.map(([x, y]) => { const [cx, cy] = e.imageToClient(x, y);
+          const d = ctx.getImageData(Math.floor((cx - r.left) * k), Math.floor((cy - r.top) * k),
+            1, 1).data; return (d[0] + d[1] + d[2]) / 3; }); }""",
+        [[[4302, 3350], [4350, 3350], [4250, 3302], [4250, 3330]]],
+    )
+    assert lum[0] > 150 and lum[2] > 150, lum
+    assert lum[1] < 90 and lum[3] < 90, lum
 
     ws.cls("person")
     ws.tool("box")

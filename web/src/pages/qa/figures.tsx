@@ -1,7 +1,7 @@
 /**
  * Quality figures (roles with QA read): gold accuracy and agreement per annotator, rework
  * and exception rates, ambiguity per SOP version and class, error counts, turnaround and
- * consensus, each with the definition the server computed it by (hover the ⓘ).
+ * consensus, each with the definition the server computed it by (hover the (i)).
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, call, type Member } from "../../api/client";
@@ -50,7 +50,7 @@ export function FiguresPage({ projectId }: { projectId: number }) {
 
 const Info = ({ text }: { text: string | undefined }) => (
   <span class="info" title={text ?? ""} aria-label={text ?? ""}>
-    ⓘ
+    i
   </span>
 );
 
@@ -93,7 +93,7 @@ function FiguresView({ projectId }: { projectId: number }) {
   const amb = f.ambiguity.by_sop_version.reduce((acc, r) => ({ c: acc.c + r.count, n: acc.n + r.n }), { c: 0, n: 0 });
   return (
     <div class="qa-page">
-      <p class="muted small">Computed from {f.n_events} QA events. Hover ⓘ for each definition.</p>
+      <p class="muted small">Computed from {f.n_events} QA events. Hover (i) for each definition.</p>
       <div class="figure-grid">
         <Tile label="Gold accuracy" value={gold.n ? pct(gold.c / gold.n) : "—"} sub={`${gold.c} correct of ${gold.n} objects`} def={d.gold_accuracy} testid="fig-gold" />
         <Tile label="Rework rate" value={rateText(f.rework_rate)} sub={`${ofText(f.rework_rate)} submissions · ${f.rework_loops} loops`} def={d.rework_rate} testid="fig-rework" />
