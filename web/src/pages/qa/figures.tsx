@@ -230,7 +230,7 @@ function AnnotatorTable({ rows, members }: { rows: AnnotatorFigures[]; members: 
           <th>Gold accuracy</th>
           <th>Gold tasks</th>
           <th>Matched / missed / extra</th>
-          <th>Agreement (α)</th>
+          <th>Agreement (alpha)</th>
           <th>Rework</th>
           <th>Escalations</th>
         </tr>
