@@ -68,14 +68,21 @@ print("started")
 """
 
 
+CPU_SECONDS: dict[str, float] = {}
+"""User + system CPU seconds of the last command, by its first argument's script head."""
+
+
 def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB, stdout) of a command under /usr/bin/time -v."""
+    """(wall seconds, peak RSS MiB, stdout) of a command under /usr/bin/time -v; its CPU
+    seconds (user + system, less sensitive to other load) go to ``CPU_SECONDS["last"]``."""
     proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:3]} failed:\n{proc.stderr[-3000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     assert wall and rss
+    cpu = re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr)
+    CPU_SECONDS["last"] = sum(float(c) for c in cpu)
     h = float(wall.group(1) or 0)
     seconds = h * 3600 + float(wall.group(2)) * 60 + float(wall.group(3))
     return seconds, int(rss.group(1)) / 1024, proc.stdout
@@ -141,7 +148,7 @@ def main() -> None:
         ),
     ):
         wall, rss, _ = timed(cmd)
-        print(f"{label:34} {wall:6.2f} s  peak {rss:5.0f} MiB")
+        print(f"{label:34} {wall:6.2f} s  cpu {CPU_SECONDS['last']:5.2f} s  peak {rss:5.0f} MiB")
         shutil.rmtree(work / "floor", ignore_errors=True)
     peers = [] if args.no_datumaro or not PEER.exists() else [("datumaro", str(PEER), DM)]
     if not peers and not args.no_datumaro:
@@ -156,7 +163,11 @@ def main() -> None:
             written = count_yolo(out) if op == "yolo" else count_cvat(out) if op == "cvat" else None
             results[(name, op)] = (wall, rss)
             note = f", written {written}" if written is not None else ""
-            print(f"{name:10} {op:6} {wall:8.2f} s  peak {rss:8.0f} MiB  ({stdout.strip()}{note})")
+            cpu = CPU_SECONDS["last"]
+            print(
+                f"{name:10} {op:6} {wall:8.2f} s  cpu {cpu:6.2f} s  peak {rss:6.0f} MiB  "
+                f"({stdout.strip()}{note})"
+            )
             if written is not None and written != args.annotations:
                 print(f"  !! {name} wrote {written} of {args.annotations} annotations")
             shutil.rmtree(out, ignore_errors=True)

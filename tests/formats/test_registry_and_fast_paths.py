@@ -242,7 +242,13 @@ def test_chunked_reader_with_annotations_before_images(
     assert [im.id for im in chunked.images] == list(range(1, 21))
 
 
-def test_fast_yolo_lines_equal_slow_lines(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [250_000, 7])
+def test_fast_yolo_lines_equal_slow_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    from labelproof.formats import _yolo_write
+
+    monkeypatch.setattr(_yolo_write, "ROWS_PER_BATCH", batch)
     doc = _coco_boxes(500, 2)
     doc["annotations"] = [a for a in doc["annotations"] if not a["segmentation"]]
     p = tmp_path / "c.json"
@@ -262,7 +268,13 @@ def test_fast_yolo_lines_equal_slow_lines(tmp_path: Path) -> None:
         assert f.read_text() == (slow / "labels" / "default" / f.name).read_text()
 
 
-def test_fast_cvat_boxes_equal_slow_boxes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [100_000, 7])
+def test_fast_cvat_boxes_equal_slow_boxes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    from labelproof.formats import _cvat_write
+
+    monkeypatch.setattr(_cvat_write._BoxLines, "ROWS_PER_BATCH", batch)
     doc = _coco_boxes(300, 3)
     doc["annotations"] = [a for a in doc["annotations"] if not a["segmentation"]]
     p = tmp_path / "c.json"
@@ -294,3 +306,22 @@ def test_fast_cvat_boxes_equal_slow_boxes(tmp_path: Path) -> None:
     assert [g[:2] for g in got] == [w[:2] for w in want]
     err = np.abs(np.array([g[2:] for g in got]) - np.array([w[2:] for w in want]))
     assert err.max() <= 0.01 + 1e-9  # 2 decimals, as CVAT writes them
+
+
+@pytest.mark.parametrize("codec_name", ["yolo", "cvat"])
+def test_columnar_box_of_a_missing_image_is_reported(tmp_path: Path, codec_name: str) -> None:
+    doc = _coco_boxes(40, 5)
+    doc["annotations"] = [a for a in doc["annotations"] if not a["segmentation"]]
+    p = tmp_path / "c.json"
+    p.write_bytes(orjson.dumps(doc))
+    ds, _ = get_codec("coco").read(p)
+    gone = ds.images.pop(0).id
+    lost = int((ds.boxes.image_id == gone).sum())
+    assert lost > 0
+    out = tmp_path / "out"
+    out.mkdir()
+    report = get_codec(codec_name).write(ds, out)
+    assert report.dropped["box of an image not in the dataset"] == lost
+    assert report.annotations == len(ds.boxes) - lost
+    back, _ = get_codec(codec_name).read(out)
+    assert len(back) == len(ds.boxes) - lost

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -12,6 +11,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from labelproof.formats import _numfmt as nf
+from labelproof.formats._box_order import BoxesByImage
 from labelproof.formats._cvat_rle import decode_coco, to_cvat
 from labelproof.formats._media import place_image
 from labelproof.formats.model import Annotation, Category, Dataset
@@ -227,23 +227,12 @@ class _BoxLines:
     def __init__(self, ds: Dataset, report: LossReport) -> None:
         b = ds.boxes
         self.ds = ds
-        n_img = len(ds.images)
+        self.order = BoxesByImage(ds, report)
         cat_ids = np.array([c.id for c in ds.categories], np.int64)
         cat_order = np.argsort(cat_ids)
         self.label_row = cat_order[np.searchsorted(cat_ids[cat_order], b.label)]
         self.table = [q(c.name).encode() + b'"' for c in ds.categories]
-        img_ids = np.array([im.id for im in ds.images], np.int64)
-        img_order = np.argsort(img_ids, kind="stable")
-        at = np.searchsorted(img_ids[img_order], b.image_id)
-        at = np.minimum(at, max(n_img - 1, 0))
-        known = img_ids[img_order][at] == b.image_id if n_img else np.zeros(len(b), bool)
-        if not known.all():
-            report.drop("box of an image not in the dataset", None, int((~known).sum()))
-        position = img_order[at] if n_img else np.zeros(len(b), np.int64)
-        kept = np.flatnonzero(known)
-        self.rows = kept[np.argsort(position[kept], kind="stable")]
-        counts = np.bincount(position[kept], minlength=n_img)
-        self.first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        kept = self.order.kept
         names = {c.id: c.name for c in ds.categories}
         u, cnt = np.unique(b.label[kept], return_counts=True)
         for c, k in zip(u.tolist(), cnt.tolist(), strict=True):
@@ -256,19 +245,11 @@ class _BoxLines:
 
     def batches(self) -> list[tuple[int, int]]:
         """[(first image, end image)) index ranges of about ROWS_PER_BATCH boxes each."""
-        n_img = len(self.ds.images)
-        if n_img == 0:
-            return []
-        cuts = np.searchsorted(
-            self.first, np.arange(self.ROWS_PER_BATCH, self.first[-1], self.ROWS_PER_BATCH)
-        )
-        edges = sorted({0, n_img, *np.clip(cuts, 1, n_img).tolist()})
-        return list(pairwise(edges))
+        return self.order.batches(self.ROWS_PER_BATCH)
 
     def text(self, lo: int, hi: int) -> tuple[bytes, list[int]]:
         """(text of the boxes of images ``lo..hi-1``, byte offset of each image's rows (+ end))."""
-        a, z = int(self.first[lo]), int(self.first[hi])
-        r = self.rows[a:z]
+        r = self.order.rows_of(lo, hi)
         n = len(r)
         if n == 0:
             return b"", [0] * (hi - lo + 1)
@@ -291,5 +272,5 @@ class _BoxLines:
             n,
         )
         width = matrix.shape[1]
-        offsets = ((self.first[lo : hi + 1] - a) * width).tolist()
-        return matrix.tobytes(), offsets
+        ends = np.arange(1, n + 1, dtype=np.int64) * width
+        return matrix.tobytes(), self.order.line_starts(lo, hi, ends)

@@ -15,15 +15,17 @@ from typing import Any
 
 import numpy as np
 import orjson
-from numpy.typing import NDArray
 
 from labelproof.formats import _numfmt as nf
 from labelproof.formats import _yaml
+from labelproof.formats._box_order import BoxesByImage
 from labelproof.formats._media import check_relpath, place_image, write_bytes
 from labelproof.formats.model import Annotation, Dataset
 from labelproof.formats.report import LossReport, where
 
 SIDECAR = "labelproof.images.json"
+ROWS_PER_BATCH = 250_000
+"""Columnar boxes are formatted this many at a time (whole images per batch)."""
 
 
 def choose_task(ds: Dataset) -> str:
@@ -69,13 +71,13 @@ def write_yolo(ds: Dataset, out: Path, report: LossReport) -> None:
         skeleton = next(c.skeleton for c in ds.categories if c.skeleton is not None)
     text: dict[int, list[bytes]] = defaultdict(list)
 
-    # columnar boxes, vectorised: one text block, image k's lines at box_text[at[k]:at[k + 1]]
+    # columnar boxes, vectorised per batch of images (see _label_files)
     b = ds.boxes
-    box_text, at = b"", [0] * (len(ds.images) + 1)
+    by_image: BoxesByImage | None = None
     if len(b):
         if task in ("detect", "segment", "obb"):
-            box_text, at = _fast_boxes(ds, task, cls_of, report)
-            u, cnt = np.unique(b.label, return_counts=True)
+            by_image = BoxesByImage(ds, report)
+            u, cnt = np.unique(b.label[by_image.kept], return_counts=True)
             for c, n in zip(u.tolist(), cnt.tolist(), strict=True):
                 report.count("box", names[c], n)
                 if task != "detect":
@@ -152,21 +154,24 @@ def write_yolo(ds: Dataset, out: Path, report: LossReport) -> None:
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
     sidecar: dict[str, dict[str, list[int]]] = defaultdict(dict)
     label_dirs = {split: str(out / "labels" / split) for split in splits}
-    view = memoryview(box_text)
-    for k, im in enumerate(ds.images):
-        rel = check_relpath(im.file_name, f"image {im.id}")
-        sidecar[im.split][rel] = [im.width, im.height, im.id]
-        if im.path is not None:
-            place_image(im, out / "images" / im.split)
-        blocks = text.get(im.id)
-        if at[k] == at[k + 1] and not blocks:
-            continue
-        dst = f"{label_dirs[im.split]}/{os.path.splitext(rel)[0]}.txt"
-        if "/" in rel:
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-        lines = view[at[k] : at[k + 1]]
-        write_bytes(dst, bytes(lines) + b"".join(blocks) if blocks else lines)
-    del view
+    batches = by_image.batches(ROWS_PER_BATCH) if by_image else [(0, len(ds.images))]
+    for lo, hi in batches:
+        box_text, at = _box_lines(ds, task, cls_of, by_image, lo, hi)
+        view = memoryview(box_text)
+        for k, im in enumerate(ds.images[lo:hi]):
+            rel = check_relpath(im.file_name, f"image {im.id}")
+            sidecar[im.split][rel] = [im.width, im.height, im.id]
+            if im.path is not None:
+                place_image(im, out / "images" / im.split)
+            blocks = text.get(im.id)
+            if at[k] == at[k + 1] and not blocks:
+                continue
+            dst = f"{label_dirs[im.split]}/{os.path.splitext(rel)[0]}.txt"
+            if "/" in rel:
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+            lines = view[at[k] : at[k + 1]]
+            write_bytes(dst, bytes(lines) + b"".join(blocks) if blocks else lines)
+        del view, box_text
     report.images += len(ds.images)
     (out / SIDECAR).write_bytes(orjson.dumps(sidecar))
     doc: dict[str, Any] = {"path": "."}
@@ -195,49 +200,37 @@ def _report_props(a: Annotation, report: LossReport, ex: str) -> None:
         report.drop("z_order: no place in YOLO labels", ex)
 
 
-def _fast_boxes(
-    ds: Dataset, task: str, cls_of: dict[int, int], report: LossReport
+def _box_lines(
+    ds: Dataset,
+    task: str,
+    cls_of: dict[int, int],
+    by_image: BoxesByImage | None,
+    lo: int,
+    hi: int,
 ) -> tuple[bytes, list[int]]:
-    """(label lines of every columnar box, byte offset where each image's lines start, plus
-    the end). Lines are grouped by image in ``ds.images`` order; boxes of images not in the
-    dataset are dropped and reported."""
+    """(label lines of the columnar boxes of images ``lo..hi-1``, byte offset where each of
+    those images' lines start, plus the end), formatted with vectorised code."""
+    if by_image is None:
+        return b"", [0] * (hi - lo + 1)
     b = ds.boxes
-    n_img = len(ds.images)
-    img_ids = np.array([im.id for im in ds.images], np.int64)
-    wh = np.array([[im.width, im.height] for im in ds.images], np.float64).reshape(-1, 2)
-    order = np.argsort(img_ids, kind="stable")
-    at = np.minimum(np.searchsorted(img_ids[order], b.image_id), max(n_img - 1, 0))
-    known = img_ids[order][at] == b.image_id if n_img else np.zeros(len(b), bool)
-    if not known.all():
-        report.drop("box of an image not in the dataset", None, int((~known).sum()))
-    position = order[at]
-    kept = np.flatnonzero(known)
-    rows = kept[np.argsort(position[kept], kind="stable")]
-    per_image = np.bincount(position[kept], minlength=n_img)
+    r = by_image.rows_of(lo, hi)
+    if not len(r):
+        return b"", [0] * (hi - lo + 1)
+    wh = np.array([[im.width, im.height] for im in ds.images[lo:hi]], np.float64)
+    at = by_image.position[r] - lo
+    W, H = wh[at, 0], wh[at, 1]
     lut_ids = np.array(sorted(cls_of), np.int64)
     lut_cls = np.array([cls_of[int(i)] for i in lut_ids], np.int64)
-    cls = lut_cls[np.searchsorted(lut_ids, b.label)]
-    blocks: list[bytes] = []
-    line_ends: list[NDArray[np.int64]] = []
-    done = 0
-    step = 250_000
-    for s in range(0, len(rows), step):
-        r = rows[s : s + step]
-        W, H = wh[position[r], 0], wh[position[r], 1]
-        x, y, w, h = (b.xywh[r, k] for k in range(4))
-        if task == "detect":
-            cols = [(x + w / 2) / W, (y + h / 2) / H, w / W, h / H]
-        else:
-            x0, y0, x1, y1 = x / W, y / H, (x + w) / W, (y + h) / H
-            cols = [x0, y0, x1, y0, x1, y1, x0, y1]
-        parts: list[Any] = [nf.integers(cls[r])]
-        for c in cols:
-            parts += [b" ", nf.fixed(c, 6)]
-        parts.append(b"\n")
-        blob, ends = nf.join_lines(parts, len(r))
-        blocks.append(blob)
-        line_ends.append(ends + done)
-        done += len(blob)
-    ends_all = np.concatenate([np.zeros(1, np.int64), *line_ends])
-    first_line = np.concatenate([[0], np.cumsum(per_image)])
-    return b"".join(blocks), ends_all[first_line].tolist()
+    cls = lut_cls[np.searchsorted(lut_ids, b.label[r])]
+    x, y, w, h = (b.xywh[r, k] for k in range(4))
+    if task == "detect":
+        cols = [(x + w / 2) / W, (y + h / 2) / H, w / W, h / H]
+    else:
+        x0, y0, x1, y1 = x / W, y / H, (x + w) / W, (y + h) / H
+        cols = [x0, y0, x1, y0, x1, y1, x0, y1]
+    parts: list[Any] = [nf.integers(cls)]
+    for c in cols:
+        parts += [b" ", nf.fixed(c, 6)]
+    parts.append(b"\n")
+    blob, ends = nf.join_lines(parts, len(r))
+    return blob, by_image.line_starts(lo, hi, ends)
