@@ -294,3 +294,33 @@ def test_gold_task_looks_like_any_other_in_the_queue(
         for r in rows
     ]
     assert shapes[0] == shapes[1]
+
+
+def test_review_fix_sends_the_edited_list(
+    page: Any, server: Server, qa: QaProject, admin_api: httpx.Client, annotator_api: httpx.Client
+) -> None:
+    assignment = submitted_by_api(annotator_api, qa)
+    sign_in(page, server, "reviewer")
+    page.goto(f"/#/projects/{qa.id}/reviews/{assignment}")
+    ws = Workspace(page)
+    ws.wait_ready()
+    fix = page.locator("[data-testid=verdict-fix]")
+    assert fix.is_disabled()  # nothing edited yet
+    ws.cls("object")
+    ws.tool("box")
+    ws.drag((300, 60), (420, 150))  # the object the annotator missed
+    assert fix.is_enabled() and page.locator("[data-testid=verdict-accept]").is_disabled()
+    page.click("[data-testid=add-error]")
+    page.select_option("[data-testid=error-type]", "missed_object")
+    fix.click()
+    page.wait_for_url(f"**/#/projects/{qa.id}/reviews")
+
+    h = history(admin_api, assignment)
+    [rev] = events(h, "reviewed")
+    assert rev["verdict"] == "fix" and h["stage"] == "accepted"
+    [err] = rev["errors"]
+    assert err["type"] == "missed_object" and err["label"] == "object"
+    assert err["annotation_id"] is None  # the reviewer's own box is tied by class and region
+    result = ok(admin_api.get(f"/api/qa/tasks/{qa.task_ids[0]}/result"))
+    labels = sorted(a["label"] for a in result["annotations"])
+    assert labels == ["object", "person"]
