@@ -8,6 +8,9 @@ Environment variables (all optional):
 - ``LABELPROOF_MAX_UPLOAD_BYTES``, ``LABELPROOF_MAX_PIXELS``: upload limits.
 - ``LABELPROOF_LOCKOUT_THRESHOLD``: failed sign-ins before an account locks.
 - ``LABELPROOF_SESSION_HOURS``: browser session lifetime.
+- ``LABELPROOF_MASTER_KEY``: base64 of the 32-byte master key that wraps project data keys;
+  default ``<data_dir>/keys/master.key``, created on first start (docs/security.md).
+- ``LABELPROOF_AUDIT_CHECKPOINT_EVERY``: sign an audit checkpoint every N events (256).
 """
 
 from __future__ import annotations
@@ -45,10 +48,21 @@ class Settings:
     max_pixels: int = 40_000 * 40_000
     lockout_threshold: int = 5
     session_hours: int = 12
+    audit_checkpoint_every: int = 256
 
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def key_dir(self) -> Path:
+        """Master key file and audit signing key (mode 0700 folder, 0600 files)."""
+        return self.data_dir / "keys"
+
+    @property
+    def certificate_dir(self) -> Path:
+        """Signed certificates of destruction (they outlive the projects they name)."""
+        return self.data_dir / "certificates"
 
     @property
     def is_sqlite(self) -> bool:
@@ -76,4 +90,5 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         max_pixels=_env_int("LABELPROOF_MAX_PIXELS", 40_000 * 40_000),
         lockout_threshold=_env_int("LABELPROOF_LOCKOUT_THRESHOLD", 5),
         session_hours=_env_int("LABELPROOF_SESSION_HOURS", 12),
+        audit_checkpoint_every=_env_int("LABELPROOF_AUDIT_CHECKPOINT_EVERY", 256),
     )

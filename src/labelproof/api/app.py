@@ -14,7 +14,16 @@ from fastapi.staticfiles import StaticFiles
 
 from labelproof import __version__
 from labelproof.api import errors
-from labelproof.api.routers import assets, auth, orgs, projects, qa, revisions, transfer
+from labelproof.api.routers import (
+    assets,
+    auth,
+    custody,
+    orgs,
+    projects,
+    qa,
+    revisions,
+    transfer,
+)
 from labelproof.services.context import Runtime
 
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -77,7 +86,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
-    for module in (auth, orgs, projects, assets, revisions, transfer, qa):
+    for module in (auth, orgs, projects, assets, revisions, transfer, qa, custody):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])

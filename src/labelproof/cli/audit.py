@@ -1,8 +1,9 @@
-"""``labelproof audit ...``: verify an exported audit log and single-event inclusion proofs.
+"""``labelproof audit ...``: verify the audit log, exported logs and inclusion proofs.
 
-Both commands need only the exported file and the installation's public key (PEM); they
-print a JSON verdict and exit 0 when it holds, 1 when it does not, 2 on unreadable input.
-``audit_app`` is the group other modules add server-side commands to.
+``verify --data-dir D`` reads an installation's stored events and signed checkpoints;
+``verify-export`` and ``proof-verify`` need only the file and the public key (PEM). Each
+prints a JSON verdict and exits 0 when it holds, 1 when it does not, 2 on unreadable input.
+``checkpoint`` signs a checkpoint now; ``public-key`` prints the key auditors verify with.
 """
 
 from __future__ import annotations
@@ -80,6 +81,75 @@ def proof_verify(
     echo_json(result.to_dict())
     if not result.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def verify_installation(
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar="LABELPROOF_DATA_DIR", help="The data directory."
+    ),
+    public_key: Path | None = typer.Option(
+        None, "--public-key", help="Verify against this public key (default: the installation's)."
+    ),
+) -> None:
+    """Verify every stored audit event and signed checkpoint; name the first bad entry."""
+    from labelproof.cli._common import runtime
+    from labelproof.custody.keys import load_public_key
+    from labelproof.services.custody.evidence import verify_stored_log
+
+    try:
+        rt = runtime(data_dir)
+        if public_key is not None:
+            key = load_public_key(public_key)
+        else:
+            key = rt.custody.signing_key().public_key()
+        with rt.read() as db:
+            report = verify_stored_log(db, key)
+    except LabelproofError as exc:
+        _fail(exc)
+        return
+    echo_json(report.to_dict())
+    if not report.ok:
+        failure = report.failure
+        assert failure is not None
+        where = f" at entry id {failure.entry_id}" if failure.entry_id is not None else ""
+        print(f"audit log FAILED: {failure.kind}{where}: {failure.message}", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint(
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar="LABELPROOF_DATA_DIR", help="The data directory."
+    ),
+) -> None:
+    """Sign a checkpoint of the audit log as it stands now."""
+    from labelproof.cli._common import runtime
+    from labelproof.services.custody.evidence import checkpoint_now
+
+    try:
+        cp = checkpoint_now(runtime(data_dir))
+    except LabelproofError as exc:
+        _fail(exc)
+        return
+    echo_json(cp.to_dict())
+
+
+@audit_app.command("public-key")
+def public_key_cmd(
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar="LABELPROOF_DATA_DIR", help="The data directory."
+    ),
+) -> None:
+    """Print the installation's audit public key (PEM) for auditors."""
+    from labelproof.cli._common import runtime
+
+    try:
+        pem = runtime(data_dir).custody.public_key_pem()
+    except LabelproofError as exc:
+        _fail(exc)
+        return
+    sys.stdout.write(pem.decode())
 
 
 def register(app: typer.Typer) -> None:

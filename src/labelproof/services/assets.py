@@ -57,14 +57,14 @@ def store_upload(
 
     If the row cannot be written, a blob that no row used before is removed again.
     """
+    from labelproof.services.custody.blobs import store_blob
+
     authorize(db, actor, project_id, action)
     staged, info = upload.staged, upload.info
     try:
-        existed = rt.blobs.exists(staged.sha256)
-        rt.blobs.commit(staged)
-    except BaseException:
-        rt.blobs.discard(staged)
-        raise
+        existed = not store_blob(db, rt, project_id=project_id, staged=staged)
+    finally:
+        rt.blobs.discard(staged)  # the plaintext staging copy goes as soon as it is sealed
     try:
         asset = Asset(
             project_id=project_id,
@@ -93,7 +93,7 @@ def store_upload(
     except BaseException:
         if not existed:
             with contextlib.suppress(OSError):
-                rt.blobs.delete(staged.sha256)
+                rt.blobs.delete_sealed(project_id, staged.sha256)
         raise
     return asset
 
@@ -163,7 +163,9 @@ def read_asset(rt: Runtime, actor: Actor, *, project_id: int, asset_id: int) -> 
     """An asset's bytes; every read is an audit event (recorded after the bytes were read)."""
     with rt.read() as db:
         asset = get_asset(db, actor, project_id=project_id, asset_id=asset_id)
-    data = rt.blobs.read(asset.sha256)
+    from labelproof.services.custody.blobs import read_blob
+
+    data = read_blob(rt, project_id=project_id, sha256=asset.sha256)
     with rt.write() as db:
         record(
             db,
@@ -322,7 +324,7 @@ def upload_archive(
         try:
             with rt.write() as db:
                 for upload in uploads:
-                    if not rt.blobs.exists(upload.staged.sha256):
+                    if not rt.blobs.has(project_id, upload.staged.sha256):
                         created_blobs.append(upload.staged.sha256)
                     asset = store_upload(db, rt, actor, project_id=project_id, upload=upload)
                     task = None
@@ -334,7 +336,7 @@ def upload_archive(
         except BaseException:
             for digest in created_blobs:
                 with contextlib.suppress(OSError):
-                    rt.blobs.delete(digest)
+                    rt.blobs.delete_sealed(project_id, digest)
             raise
         return stored
     finally:

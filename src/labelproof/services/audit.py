@@ -1,4 +1,10 @@
-"""Audit events: typed records written by one function, in the caller's transaction."""
+"""Audit events: typed records written by one function, in the caller's transaction.
+
+Records are chained (``prev_hash``/``entry_hash``) when the transaction commits, by the
+runtime's session hooks (``labelproof.services.custody.chain``); a session without them
+chains at once. A refusal (``record_refusal``) is kept even when the refused transaction
+rolls back.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
-
-from labelproof.store.models import AuditEvent
 
 
 class AuditAction(StrEnum):
@@ -32,6 +36,11 @@ class AuditAction(StrEnum):
     ANNOTATIONS_SAVED = "annotation.saved"
     DATASET_IMPORTED = "dataset.imported"
     DATASET_EXPORTED = "dataset.exported"
+    ACCESS_DENIED = "access.denied"
+    CLEARANCE_SET = "user.clearance_set"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    DESTRUCTION_REQUESTED = "project.destruction_requested"
+    PROJECT_DESTROYED = "project.destroyed"
 
 
 @dataclass(frozen=True)
@@ -50,15 +59,19 @@ class AuditRecord:
 
 def record(db: Session, event: AuditRecord) -> None:
     """Append ``event`` to the audit log in the same transaction as the change it describes."""
-    db.add(
-        AuditEvent(
-            at=event.at,
-            actor_id=event.actor_id,
-            action=str(event.action),
-            target_type=event.target_type,
-            target_id=event.target_id,
-            project_id=event.project_id,
-            request_id=event.request_id,
-            details=event.details,
-        )
-    )
+    from labelproof.services.custody import chain
+
+    if chain.CUSTODY in db.info:
+        db.info.setdefault(chain.PENDING, []).append(event)
+    else:
+        chain.append_events(db, [event], None)
+
+
+def record_refusal(db: Session, event: AuditRecord) -> None:
+    """Record a refused request; kept even though the refused transaction rolls back."""
+    from labelproof.services.custody import chain
+
+    if chain.CUSTODY in db.info:
+        db.info.setdefault(chain.REFUSALS, []).append(event)
+    else:
+        chain.append_events(db, [event], None)

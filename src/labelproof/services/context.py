@@ -7,12 +7,16 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelproof.config import Settings
 from labelproof.store.blobs import LocalBlobStore
+
+if TYPE_CHECKING:
+    from labelproof.services.custody.keys import Custody
 
 
 def new_request_id() -> str:
@@ -41,6 +45,17 @@ class Runtime:
     blobs: LocalBlobStore
     writer_lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
 
+    @property
+    def custody(self) -> Custody:
+        """Keys and audit-chain settings (installed on ``sessions`` by ``open_runtime``)."""
+        from labelproof.errors import ConfigurationError
+        from labelproof.services.custody.chain import CUSTODY
+
+        custody: Custody | None = self.sessions.kw.get("info", {}).get(CUSTODY)
+        if custody is None:
+            raise ConfigurationError("this runtime was not opened with open_runtime()")
+        return custody
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One writing unit of work, committed before this returns.
@@ -68,6 +83,8 @@ class Runtime:
 
 
 def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    from labelproof.services.custody import chain
+    from labelproof.services.custody.keys import open_custody
     from labelproof.store import migrate as migrations
     from labelproof.store.db import make_engine, make_sessionmaker
 
@@ -75,9 +92,14 @@ def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     engine = make_engine(settings)
     if migrate:
         migrations.upgrade(engine)
+    custody = open_custody(
+        settings.key_dir, engine, checkpoint_every=settings.audit_checkpoint_every
+    )
+    sessions = make_sessionmaker(engine)
+    chain.install(sessions, custody)
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         blobs=LocalBlobStore(settings.blob_dir),
     )

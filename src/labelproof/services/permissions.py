@@ -3,7 +3,10 @@
 Project-scoped access: a user acts in a project through their membership role; an
 organisation admin acts as ``admin`` in every project of their organisation. Someone with no
 role in a project gets ``NotFound``, not ``PermissionDenied``, so ids of other projects do
-not leak. A role that lacks an action gets ``PermissionDenied``.
+not leak. A role that lacks an action gets ``PermissionDenied``, and so does a member who
+lacks the clearance the project's data classification needs (``services/custody/
+clearance.py`` holds that rule). Every ``PermissionDenied`` is an audit event
+(``access.denied``), kept even though the refused transaction rolls back.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class Action(StrEnum):
     QUALIFY = "qa.qualify"
     ESCALATE = "qa.escalate"
     ESCALATION_ANSWER = "qa.escalation.answer"
+    # Custody: destroying a project needs this action from two different people.
+    PROJECT_DESTROY = "project.destroy"
 
 
 _READ = {
@@ -146,10 +151,54 @@ def authorize(db: Session, actor: Actor, project_id: int, action: Action) -> Pro
     if project is None or role is None:
         raise NotFound(f"project {project_id} not found")
     if action not in MATRIX[role]:
+        _refuse(db, actor, project, action, {"reason": "role", "role": role.value})
         raise PermissionDenied(
             f"role {role.value!r} may not {action.value} in project {project_id}"
         )
+    if project.classification not in ("public", "internal"):
+        from labelproof.services.custody.clearance import missing_clearance
+        from labelproof.store.models import User
+
+        user = db.get(User, actor.user_id)
+        missing = missing_clearance(project.classification, user.clearance if user else None)
+        if missing:
+            _refuse(
+                db,
+                actor,
+                project,
+                action,
+                {
+                    "reason": "clearance",
+                    "classification": project.classification,
+                    "missing": missing,
+                },
+            )
+            raise PermissionDenied(
+                f"project {project_id} is classified {project.classification!r}; you lack "
+                + ", ".join(missing),
+                classification=project.classification,
+                missing=missing,
+            )
     return project
+
+
+def _refuse(
+    db: Session, actor: Actor, project: Project, action: Action, details: dict[str, object]
+) -> None:
+    from labelproof.services.audit import AuditAction, AuditRecord, record_refusal
+
+    record_refusal(
+        db,
+        AuditRecord(
+            AuditAction.ACCESS_DENIED,
+            "project",
+            str(project.id),
+            actor.user_id,
+            actor.request_id,
+            project.id,
+            {"action": action.value, **details},
+        ),
+    )
 
 
 def require_org_admin(actor: Actor, org_id: int) -> None:

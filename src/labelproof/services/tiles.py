@@ -1,12 +1,15 @@
 """Deep Zoom tile pyramids and thumbnails of assets, made with libvips.
 
-Both are derived from the content-addressed blob and cached by its SHA-256 under the
-data directory (``tiles/<sha>/``, ``thumbs/<sha>-<max>.jpg``), built into a temporary
-folder and renamed into place, so a reader never sees half a pyramid. Pyramids use the
-Deep Zoom layout (``<level>/<col>_<row>.jpg``, 256 px tiles, no overlap; level ``L`` has
-the image scaled by ``2 ** (L - max_level)``), so coordinates stay in full-resolution
-pixels in the client. Opening a pyramid (its descriptor) is an audited read; single
-tiles are not audited one by one.
+Both are derived from the asset's blob (decrypted in memory through
+``services.custody.blobs``) and cached **sealed under the project's data key** under the
+data directory (``tiles/<project>/<sha>/<level>/<col>_<row>.jpg``,
+``thumbs/<project>/<sha>-<max>.jpg``). A pyramid is cut by libvips into a private temporary
+folder, each tile is sealed into a staging folder that is renamed into place (a reader never
+sees half a pyramid), and the plaintext folder is removed. Pyramids use the Deep Zoom layout
+(``<level>/<col>_<row>.jpg``, 256 px tiles, no overlap; level ``L`` has the image scaled by
+``2 ** (L - max_level)``), so coordinates stay in full-resolution pixels in the client.
+Opening a pyramid (its descriptor) is an audited read; single tiles are not audited one by
+one.
 """
 
 from __future__ import annotations
@@ -68,31 +71,51 @@ def _root(rt: Runtime, kind: str) -> Path:
     return path
 
 
+def _pyramid_folder(rt: Runtime, asset: Asset) -> Path:
+    return _root(rt, "tiles") / str(asset.project_id) / asset.sha256
+
+
 def build_pyramid(rt: Runtime, asset: Asset) -> Path:
-    """The pyramid folder of ``asset`` (``<level>/<col>_<row>.jpg``), built if absent."""
+    """The sealed pyramid folder of ``asset`` (``<level>/<col>_<row>.jpg``), built if absent."""
     import pyvips
 
-    folder = _root(rt, "tiles") / asset.sha256
+    from labelproof.services.custody.blobs import read_blob, seal_derived
+
+    folder = _pyramid_folder(rt, asset)
     if folder.is_dir():
         return folder
-    with _lock(asset.sha256):
+    with _lock(f"{asset.project_id}/{asset.sha256}"):
         if folder.is_dir():
             return folder
-        tmp = Path(tempfile.mkdtemp(dir=_root(rt, "tiles"), prefix=".build-"))
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        plain = Path(tempfile.mkdtemp(dir=_root(rt, "tiles"), prefix=".cut-"))
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".build-"))
         try:
-            image = pyvips.Image.new_from_file(
-                str(rt.blobs.path_of(asset.sha256)), access="sequential"
-            )
+            data = read_blob(rt, project_id=asset.project_id, sha256=asset.sha256)
+            image = pyvips.Image.new_from_buffer(data, "", access="sequential")
+            del data
             image.dzsave(
-                str(tmp / "pyramid"),
+                str(plain / "pyramid"),
                 tile_size=TILE_SIZE,
                 overlap=0,
                 suffix=f".{TILE_FORMAT}[Q=85]",
                 depth="onepixel",
             )
-            os.replace(tmp / "pyramid_files", folder)
+            cut = plain / "pyramid_files"
+            for tile_file in cut.rglob(f"*.{TILE_FORMAT}"):
+                rel = tile_file.relative_to(cut)
+                seal_derived(
+                    rt,
+                    project_id=asset.project_id,
+                    path=folder / rel,
+                    data=tile_file.read_bytes(),
+                    write_to=staging / rel,
+                )
+            shutil.rmtree(plain, ignore_errors=True)
+            os.replace(staging, folder)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(plain, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 
@@ -128,9 +151,11 @@ def tile(
     top = max_level(asset.width, asset.height)
     if not 0 <= level <= top or col < 0 or row < 0:
         raise NotFound(f"no tile {level}/{col}_{row} (levels 0..{top})")
+    from labelproof.services.custody.blobs import open_derived
+
     path = build_pyramid(rt, asset) / str(level) / f"{col}_{row}.{TILE_FORMAT}"
     try:
-        return path.read_bytes()
+        return open_derived(rt, project_id=asset.project_id, path=path)
     except FileNotFoundError:
         raise NotFound(f"no tile {level}/{col}_{row} at this level") from None
 
@@ -143,15 +168,14 @@ def thumbnail(rt: Runtime, actor: Actor, *, project_id: int, asset_id: int, size
         raise InvalidInput(f"max must be between 16 and 1024, got {size}", field="max")
     with rt.read() as db:
         asset = get_asset(db, actor, project_id=project_id, asset_id=asset_id)
-    path = _root(rt, "thumbs") / f"{asset.sha256}-{size}.jpg"
-    if not path.is_file():
-        image = pyvips.Image.thumbnail(str(rt.blobs.path_of(asset.sha256)), size, height=size)
+    from labelproof.services.custody.blobs import cached, read_blob
+
+    def build() -> bytes:
+        data = read_blob(rt, project_id=asset.project_id, sha256=asset.sha256)
+        image = pyvips.Image.thumbnail_buffer(data, size, height=size)
         if image.hasalpha():
             image = image.flatten(background=[255, 255, 255])
-        data = image.jpegsave_buffer(Q=80, strip=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".thumb-")
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-        return bytes(data)
-    return path.read_bytes()
+        return bytes(image.jpegsave_buffer(Q=80, strip=True))
+
+    path = _root(rt, "thumbs") / str(asset.project_id) / f"{asset.sha256}-{size}.jpg"
+    return cached(rt, project_id=asset.project_id, path=path, build=build)

@@ -13,6 +13,7 @@ schema version it was made under, and is an audit event.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -224,7 +225,7 @@ def _store_import(
         with rt.write() as db:
             for n, (_image, target, items) in enumerate(plan):
                 if isinstance(target, CheckedUpload):
-                    if not rt.blobs.exists(target.staged.sha256):
+                    if not rt.blobs.has(project_id, target.staged.sha256):
                         created_blobs.append(target.staged.sha256)
                     asset = store_upload(
                         db,
@@ -277,7 +278,7 @@ def _store_import(
     except BaseException:
         for digest in created_blobs:
             with contextlib.suppress(OSError):
-                rt.blobs.delete(digest)
+                rt.blobs.delete_sealed(project_id, digest)
         raise
     return tasks_created
 
@@ -309,7 +310,24 @@ def export_project(
             rev = revisions.current_revision(db, task.id)
             if rev is not None:
                 latest[task.id] = rev
-    ds = _dataset(rt, schema.definition, rows, latest)
+    # Images are decrypted into a private folder for the codec, removed when it is done.
+    with tempfile.TemporaryDirectory(dir=rt.blobs.root / "tmp", prefix="export-") as plain:
+        ds = _dataset(rt, schema.definition, rows, latest, Path(plain))
+        return _write_export(rt, actor, project, schema, codec, fmt, out, ds, latest)
+
+
+def _write_export(
+    rt: Runtime,
+    actor: Actor,
+    project: Any,
+    schema: Any,
+    codec: Any,
+    fmt: str,
+    out: Path,
+    ds: Dataset,
+    latest: dict[int, AnnotationRevision],
+) -> ExportResult:
+    project_id = project.id
     with atomic_output(out) as tmp:
         loss = codec.write(ds, tmp)
         manifest = {
@@ -358,8 +376,10 @@ def _dataset(
     schema: dict[str, Any],
     rows: list[tuple[Task, Asset]],
     latest: dict[int, AnnotationRevision],
+    plain_dir: Path,
 ) -> Dataset:
     from labelproof.formats import Annotation as DsAnnotation
+    from labelproof.services.custody.blobs import copy_blob
 
     categories = []
     cat_id: dict[str, int] = {}
@@ -376,9 +396,11 @@ def _dataset(
             stem, dot, ext = name.rpartition(".")
             name = f"{stem or ext}-{asset.id}{dot}{ext if stem else ''}"
         seen_names.add(name)
-        images.append(
-            DsImage(task.id, name, asset.width, asset.height, path=rt.blobs.path_of(asset.sha256))
-        )
+        plain = plain_dir / asset.sha256
+        if not plain.exists():
+            with open(plain, "wb") as fh:
+                copy_blob(rt, project_id=asset.project_id, sha256=asset.sha256, dst=fh)
+        images.append(DsImage(task.id, name, asset.width, asset.height, path=plain))
         rev = latest.get(task.id)
         for item in rev.annotations if rev else []:
             anns.append(

@@ -1,9 +1,17 @@
 """Blob storage behind one interface, content-addressed by SHA-256.
 
-``LocalBlobStore`` is the embedded default: ``<root>/<aa>/<bb>/<sha256>``, written to a
-temporary file in the same folder, fsynced, renamed into place, and the folder fsynced, so a
-blob either exists whole or not at all. An S3-compatible store implements the same
-``BlobStore`` protocol.
+``LocalBlobStore`` is the embedded default. Uploads are staged (plaintext, in ``tmp/``,
+while they are inspected) and then committed **encrypted under their project's data key**
+to ``<root>/projects/<project_id>/<aa>/<bb>/<sha256>`` (the SHA-256 of the plaintext; so
+identical files are stored once per project, never shared across projects). Each blob is an
+AES-256-GCM stream (``labelproof.custody.crypto``) whose associated data names the project
+and the digest, so a file moved to another address or project does not decrypt. Writes go to
+a temporary file in the same folder, fsynced, renamed into place, and the folder fsynced, so
+a blob either exists whole or not at all. Derived files (tiles, thumbnails) are sealed the
+same way by :func:`seal_file`.
+
+The plaintext ``<root>/<aa>/<bb>/<sha256>`` methods (``put_stream``, ``read``...) remain for
+tools and tests that store unencrypted content; the server never uses them for assets.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from labelproof.custody.crypto import DataKey, decrypt, decrypt_stream, encrypt, encrypt_stream
 from labelproof.errors import FileTooLarge, NotFound
 
 CHUNK = 1024 * 1024
@@ -138,6 +147,90 @@ class LocalBlobStore:
         self.path_of(sha256).unlink(missing_ok=True)
 
     def all_digests(self) -> list[str]:
+        """Digests of every stored blob, plaintext and per-project (one per copy)."""
+        plain = [p for p in self.root.glob("??/??/*") if p.is_file() and len(p.name) == 64]
+        sealed = [p for p in self.root.glob("projects/*/??/??/*") if p.is_file()]
+        return sorted(p.name for p in plain + sealed if len(p.name) == 64)
+
+    # --- per-project, encrypted -----------------------------------------------------------
+
+    def project_root(self, project_id: int) -> Path:
+        return self.root / "projects" / str(int(project_id))
+
+    def sealed_path(self, project_id: int, sha256: str) -> Path:
+        digest = _check_digest(sha256)
+        return self.project_root(project_id) / digest[:2] / digest[2:4] / digest
+
+    def has(self, project_id: int, sha256: str) -> bool:
+        return self.sealed_path(project_id, sha256).exists()
+
+    def commit_sealed(self, staged: StagedBlob, *, project_id: int, key: DataKey) -> bool:
+        """Encrypt a staged upload to its address in the project; False if already there.
+
+        The staged plaintext file is left for the caller to discard.
+        """
+        final = self.sealed_path(project_id, staged.sha256)
+        if final.exists():
+            return False
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=".seal-")
+        try:
+            with os.fdopen(fd, "wb") as out, open(staged.path, "rb") as src:
+                encrypt_stream(key, src, out, aad=blob_aad(project_id, staged.sha256))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp_name, final)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        _fsync_dir(final.parent)
+        return True
+
+    def open_sealed(self, project_id: int, sha256: str, keys: DataKey, dst: BinaryIO) -> int:
+        """Decrypt a project's blob into ``dst``; returns the plaintext size.
+
+        Raises ``NotFound`` when absent and ``TamperedCiphertext`` when altered (in that case
+        ``dst`` holds a partial plaintext the caller must discard).
+        """
+        path = self.sealed_path(project_id, sha256)
+        try:
+            src = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError as exc:
+            raise NotFound(f"no blob {sha256} in project {project_id}") from exc
+        with src:
+            return decrypt_stream(keys, src, dst, aad=blob_aad(project_id, sha256))
+
+    def delete_sealed(self, project_id: int, sha256: str) -> None:
+        self.sealed_path(project_id, sha256).unlink(missing_ok=True)
+
+    def sealed_digests(self, project_id: int) -> list[tuple[str, int]]:
+        """``(sha256, stored size)`` of every blob of a project."""
+        root = self.project_root(project_id)
         return sorted(
-            p.name for p in self.root.glob("??/??/*") if p.is_file() and len(p.name) == 64
+            (p.name, p.stat().st_size)
+            for p in root.glob("??/??/*")
+            if p.is_file() and len(p.name) == 64
         )
+
+
+def blob_aad(project_id: int, sha256: str) -> bytes:
+    """Associated data binding a sealed blob to its project and content address."""
+    return f"labelproof blob|project {int(project_id)}|sha256 {sha256}".encode()
+
+
+def seal_file(path: Path, data: bytes, *, key: DataKey, aad: bytes) -> None:
+    """Write ``data`` encrypted (AES-256-GCM) to ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".seal-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(encrypt(key, data, aad))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def open_file(path: Path, *, key: DataKey, aad: bytes) -> bytes:
+    """The plaintext of a file written by :func:`seal_file` (``FileNotFoundError`` if absent)."""
+    return decrypt(key, path.read_bytes(), aad)

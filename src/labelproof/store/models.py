@@ -90,6 +90,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = _ts()
+    #: Data-classification clearance: ``{"clearances": ["phi", ...], "baa_signed": bool,
+    #: "training_done": bool}`` (services/custody/clearance.py holds the rule).
+    clearance: Mapped[dict[str, Any]] = mapped_column(default=dict, nullable=False)
 
 
 class Credential(Base):
@@ -201,6 +204,10 @@ class AuditEvent(Base):
     project_id: Mapped[int | None] = mapped_column(ID)
     request_id: Mapped[str] = mapped_column(String(64), nullable=False)
     details: Mapped[dict[str, Any]] = mapped_column(nullable=False)
+    #: The hash chain (labelproof.custody.chain): hex SHA-256 of the entry before and of this one.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
 
 
+from labelproof.store import custody_models as _custody_models  # noqa: E402,F401
 from labelproof.store import qa_models as _qa_models  # noqa: E402,F401

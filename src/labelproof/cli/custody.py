@@ -1,0 +1,123 @@
+"""Custody commands: ``project destroy``, ``user clearance``, ``certificate verify``.
+
+``project destroy P --as ADMIN --approved-by SECOND_ADMIN`` files the request as the first
+admin and approves it as the second, through the same services (and checks) as the API.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labelproof.cli._common import AsUser, DataDir, acting, domain_errors, echo_json, runtime
+from labelproof.errors import InvalidFile, LabelproofError
+
+certificate_app = typer.Typer(help="Certificates of destruction.", no_args_is_help=True)
+
+
+@certificate_app.command("verify")
+def certificate_verify(
+    file: Annotated[Path, typer.Argument(help="A certificate of destruction (JSON).")],
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="The signer's public key (PEM).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Check a certificate's signature and audit checkpoint; exit 0 valid, 1 not, 2 unreadable.
+
+    The key is ``--public-key``, else the audit key of ``--data-dir``.
+    """
+    import orjson
+
+    from labelproof.custody.keys import load_public_key
+    from labelproof.services.custody.certificate import verify_certificate
+
+    try:
+        if public_key is not None:
+            key = load_public_key(public_key)
+        else:
+            key = runtime(data_dir).custody.signing_key().public_key()
+        try:
+            document = orjson.loads(file.read_bytes())
+        except OSError as exc:
+            raise InvalidFile(f"cannot read {file}: {exc.strerror}", field="file") from None
+        except orjson.JSONDecodeError as exc:
+            raise InvalidFile(f"{file} is not JSON: {exc}", field="file") from None
+        check = verify_certificate(document, key)
+    except LabelproofError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    echo_json(check.to_dict())
+    if not check.ok:
+        raise typer.Exit(1)
+
+
+def _destroy(
+    project_id: int,
+    as_user: AsUser,
+    approved_by: Annotated[
+        str, typer.Option("--approved-by", help="The second admin (email) who approves.")
+    ],
+    reason: Annotated[str, typer.Option(help="Why the project is destroyed.")] = (
+        "end of engagement"
+    ),
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Destroy a project (data key, blobs, rows) and print its signed certificate."""
+    from labelproof.services.custody.destruction import approve_destruction, request_destruction
+
+    if not yes:
+        typer.confirm(f"Destroy project {project_id} and all its data for good?", abort=True)
+    rt = runtime(data_dir)
+    with rt.write() as db:
+        requester = acting(db, as_user)
+        req = request_destruction(db, requester, project_id=project_id, reason=reason)
+    with rt.read() as db:
+        approver = acting(db, approved_by)
+    document = approve_destruction(rt, approver, request_id=req.id)
+    echo_json(document)
+    path = rt.settings.certificate_dir / f"{document['certificate_id']}.json"
+    typer.echo(f"project {project_id} destroyed; certificate {path}", err=True)
+
+
+def _clearance(
+    email: str,
+    as_user: AsUser,
+    clearance: Annotated[
+        list[str] | None, typer.Option("--clearance", help="pii, phi or cui (repeat).")
+    ] = None,
+    baa_signed: Annotated[bool, typer.Option(help="A business associate agreement is signed.")] = (
+        False
+    ),
+    training_done: Annotated[bool, typer.Option(help="CUI training is completed.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Set a user's data-classification clearance (replaces the previous one)."""
+    from labelproof.services.custody.clearance import set_clearance
+
+    rt = runtime(data_dir)
+    with rt.write() as db:
+        actor = acting(db, as_user)
+        user = set_clearance(
+            db,
+            actor,
+            user_id=acting(db, email).user_id,
+            clearance={
+                "clearances": list(clearance or []),
+                "baa_signed": baa_signed,
+                "training_done": training_done,
+            },
+        )
+        echo_json({"user_id": user.id, "email": user.email, "clearance": user.clearance})
+
+
+def register(app: typer.Typer) -> None:
+    from labelproof.cli.admin import project_app, user_app
+
+    app.add_typer(certificate_app, name="certificate")
+    project_app.command("destroy")(domain_errors(_destroy))
+    user_app.command("clearance")(domain_errors(_clearance))
