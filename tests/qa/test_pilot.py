@@ -167,6 +167,11 @@ def test_pilot_production_gold_reviews_escalation_and_figures(pilot: Pilot) -> N
         loops += 1
         for a in pilot.c("c3").get(pilot.p + "/assignments/mine").json():
             if a["status"] == "rework":
+                # the annotator sees why, in the same shape for every kind of task
+                last = a["feedback"][-1]
+                assert last["comment"] == "objects missing"
+                assert {e["type"] for e in last["errors"]} == {"missed_object"}
+                assert "stage" not in last and "mode" not in last
                 pilot.work("c3", a, careful)
         assert loops < 5
     pilot.review_all("team_lead", "audits")

@@ -4,6 +4,7 @@ gold, consensus or single, nor which batch it came from."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -26,6 +27,7 @@ from labelproof.api.routers.qa_bodies import (
     EscalationOut,
     EventOut,
     EventPage,
+    FeedbackOut,
     PolicyIn,
     PolicyOut,
     QualificationIn,
@@ -88,6 +90,23 @@ def _assignment_out(db: Any, a: QaAssignment, state: State) -> AssignmentOut:
         sop_version=a.sop_version,
         claimed_at=a.claimed_at,
         expires_at=a.expires_at,
+        feedback=[
+            FeedbackOut(
+                cycle=int(h.get("cycle", 0)),
+                at=datetime.fromisoformat(h["at"]),
+                errors=[
+                    {
+                        k: e[k]
+                        for k in ("type", "annotation_id", "label", "region", "comment")
+                        if e.get(k) is not None
+                    }
+                    for e in h.get("errors") or []
+                ],
+                comment=str(h.get("comment") or ""),
+            )
+            for h in state.history
+            if h.get("kind") == "reviewed" and h.get("verdict") == "reject"
+        ],
     )
 
 

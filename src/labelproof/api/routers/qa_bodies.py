@@ -76,6 +76,16 @@ class ClaimIn(BaseModel):
     queue: Literal["production", "calibration"] = "production"
 
 
+class FeedbackOut(BaseModel):
+    """Why work came back for rework: the reviewer's errors and comment (no stage, no task
+    kind, so gold and audited work read like any other)."""
+
+    cycle: int
+    at: datetime
+    errors: list[dict[str, Any]]
+    comment: str
+
+
 class AssignmentOut(BaseModel):
     """An assignment as its annotator sees it: the same fields for every kind of task."""
 
@@ -89,6 +99,7 @@ class AssignmentOut(BaseModel):
     sop_version: int
     claimed_at: datetime
     expires_at: datetime
+    feedback: list[FeedbackOut] = Field(default_factory=list)
 
 
 class ClaimOut(BaseModel):
