@@ -197,3 +197,14 @@ class AuditOut(Out):
     project_id: int | None
     request_id: str
     details: dict[str, Any]
+
+
+class TilesOut(BaseModel):
+    """A Deep Zoom pyramid: level ``max_level`` is full resolution, each level below halves."""
+
+    width: int
+    height: int
+    tile_size: int
+    overlap: int
+    format: str
+    max_level: int

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from labelproof.api.deps import CurrentActor, RuntimeDep, SessionDep, UnitOfWorkDep
-from labelproof.api.models import AssetOut, Page, TaskOut, TasksIn
+from labelproof.api.models import AssetOut, Page, TaskOut, TasksIn, TilesOut
 from labelproof.services import assets, tiles
 
 router = APIRouter(prefix="/api", tags=["assets"])
@@ -91,9 +91,17 @@ _JPEG: dict[int | str, dict[str, Any]] = {
 @router.get("/projects/{project_id}/assets/{asset_id}/tiles")
 def get_asset_tiles(
     project_id: int, asset_id: int, rt: RuntimeDep, actor: CurrentActor
-) -> dict[str, int | str]:
+) -> TilesOut:
     """The asset's Deep Zoom pyramid (built on first use); an audited read."""
-    return tiles.open_pyramid(rt, actor, project_id=project_id, asset_id=asset_id).to_dict()
+    pyramid = tiles.open_pyramid(rt, actor, project_id=project_id, asset_id=asset_id)
+    return TilesOut(
+        width=pyramid.width,
+        height=pyramid.height,
+        tile_size=pyramid.tile_size,
+        overlap=pyramid.overlap,
+        format=pyramid.format,
+        max_level=pyramid.max_level,
+    )
 
 
 @router.get(
