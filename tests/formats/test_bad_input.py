@@ -208,13 +208,13 @@ def test_cli_convert_prints_detection_and_report(tmp_path: Path) -> None:
     result = runner.invoke(app, ["convert", str(p), "--to", "voc", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "detected coco (confidence 0.95)" in result.output
-    assert "dropped: polygon: no place in VOC detection: 1" in result.output
+    assert "dropped: polygon: no place in VOC: 1" in result.output
     rep = orjson.loads((out / "labelproof-loss-report.json").read_bytes())
     assert rep["from"] == "coco" and rep["to"] == "voc"
     assert rep["read"]["by_type"] == {"box": 1, "polygon": 1}
     assert rep["write"]["by_type"] == {"box": 1}
-    assert rep["write"]["dropped"]["polygon: no place in VOC detection"]["count"] == 1
-    assert rep["write"]["dropped"]["polygon: no place in VOC detection"]["examples"] == [
+    assert rep["write"]["dropped"]["polygon: no place in VOC"]["count"] == 1
+    assert rep["write"]["dropped"]["polygon: no place in VOC"]["examples"] == [
         "image 1 (a.jpg), annotation 2"
     ]
 

@@ -149,3 +149,64 @@ def test_we_read_datumaro(codec_name: str, dm_format: str, tmp_path: Path) -> No
         assert len(polys) == 1
         assert sorted(map(tuple, polys[0].geometry["points"])) == [(5, 5), (30, 40), (40, 6)]
     assert report.images == 2
+
+
+MASKS = """
+import sys, json, datumaro as dm
+ds = dm.Dataset.import_from(sys.argv[1], "voc_instance_segmentation")
+labels = [c.name for c in ds.categories()[dm.AnnotationType.label]]
+masks = sorted(
+    [item.id, labels[a.label], int(a.image.sum())]
+    for item in ds for a in item.annotations if a.type == dm.AnnotationType.mask
+)
+print(json.dumps({"masks": masks}))
+"""
+
+
+def test_datumaro_reads_our_voc_masks(tmp_path: Path) -> None:
+    from labelproof.formats._cvat_rle import decode_coco
+
+    ds = sample_dataset(["box", "mask"], extras=False)
+    for im in ds.images:
+        im.split = "default"
+    get_codec("voc").write(ds, tmp_path)
+    names = {c.id: c.name for c in ds.categories}
+    want = sorted(
+        [im.file_name[:-4], names[a.label], int(decode_coco(a.geometry["rle"]).sum())]
+        for a in ds.annotations
+        if a.type == "mask"
+        for im in ds.images
+        if im.id == a.image_id
+    )
+    assert len(want) == 2
+    assert _peer(MASKS, str(tmp_path))["masks"] == want
+
+
+MAKE_MASKS = """
+import sys, json, numpy as np, datumaro as dm
+cats = {dm.AnnotationType.label: dm.LabelCategories.from_iterable(["car", "person"])}
+m1 = np.zeros((60, 80), np.uint8); m1[5:20, 10:30] = 1
+m2 = np.zeros((60, 80), np.uint8); m2[30:50, 40:70] = 1
+media = dm.Image.from_numpy(np.zeros((60, 80, 3), np.uint8))
+anns = [dm.Bbox(1, 2, 10, 12, label=0, id=1, group=1),
+        dm.Mask(image=m1, label=0, id=2, group=2), dm.Mask(image=m2, label=1, id=3, group=3)]
+item = dm.DatasetItem(id="a", subset="train", media=media, annotations=anns)
+dm.Dataset.from_iterable([item], categories=cats).export(sys.argv[1], "voc", save_media=True)
+print(json.dumps({"ok": True}))
+"""
+
+
+def test_we_read_datumaro_voc_masks(tmp_path: Path) -> None:
+    """Datumaro writes colour (RGB) class and object PNGs and numbers instances by itself."""
+    from labelproof.formats._cvat_rle import decode_coco
+
+    _peer(MAKE_MASKS, str(tmp_path))
+    ds, report = get_codec("voc").read(tmp_path)
+    names = ds.category_by_id()
+    masks = sorted(
+        (names[a.label].name, int(decode_coco(a.geometry["rle"]).sum()))
+        for a in ds.annotations
+        if a.type == "mask"
+    )
+    assert masks == [("car", 15 * 20), ("person", 20 * 30)]
+    assert report.by_type == {"box": 1, "mask": 2}

@@ -25,6 +25,7 @@ from labelproof.errors import InvalidDataset
 from labelproof.formats._cvat_rle import decode_coco, encode_coco
 from labelproof.formats._io import load_json
 from labelproof.formats._media import safe_relpath
+from labelproof.formats._palette import voc_color
 from labelproof.formats.model import Annotation, Category, Dataset, Image
 from labelproof.formats.report import LossReport, where
 
@@ -48,14 +49,7 @@ def detect(path: Path) -> float:
 
 def _color(i: int) -> list[int]:
     """A distinct colour per class index (Pascal VOC's bit-interleaved palette)."""
-    r = g = b = 0
-    c = i
-    for j in range(8):
-        r |= ((c >> 0) & 1) << (7 - j)
-        g |= ((c >> 1) & 1) << (7 - j)
-        b |= ((c >> 2) & 1) << (7 - j)
-        c >>= 3
-    return [r, g, b]
+    return list(voc_color(i))
 
 
 def read(path: Path) -> tuple[Dataset, LossReport]:
