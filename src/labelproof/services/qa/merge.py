@@ -1,14 +1,15 @@
 """Consensus of k annotators' sets of one task (no database).
 
-``labelproof.metrics.consensus`` is not available yet, so this adapter merges with the
-matching and similarity engine:
+The sets are matched with the similarity engine and merged per type with
+``labelproof.metrics.consensus``:
 
 1. The k sets are clustered into units (``scoring.cluster``, at the policy's threshold).
 2. A unit is kept when a strict majority of the k annotators drew an object in it.
-3. Its label is the majority label (ties: alphabetical); its geometry is, for boxes, the
-   coordinate-wise mean of the corners of the members with that label, for tags ``{}``,
-   and for every other type the medoid (the member with the highest total similarity to
-   the others with that label). Attributes come from the medoid / first such member.
+3. Its label is the majority label (ties: alphabetical); its geometry, from the members
+   with that label: boxes fused (``fuse_boxes``, weighted mean of the corners), masks
+   pixel-voted (``vote_masks``), keypoints averaged by visibility (``merge_keypoints``),
+   tags ``{}``, and every other type the medoid (the member with the highest total
+   similarity to the others). Attributes come from the medoid.
 4. Agreement is the nominal alpha of the units (``scoring.label_alpha``) and the mean
    pairwise similarity of the members; when alpha is undefined because every annotator
    gave the same value in every unit (or nobody drew anything) the agreement is 1.0, the
@@ -26,8 +27,9 @@ from labelproof.services.qa.scoring import Item, Unit, cluster, label_alpha, pai
 
 MERGE_DEFINITION = (
     "Consensus: objects of the k annotators are clustered by matching at the policy's IoU "
-    "threshold; a cluster drawn by a strict majority is kept with the majority label and, "
-    "for boxes, the mean corners (other types: the medoid). Agreement = nominal "
+    "threshold; a cluster drawn by a strict majority is kept with the majority label and a "
+    "geometry merged per type (boxes fused, masks voted, keypoints averaged by visibility, "
+    "others: the medoid). Agreement = nominal "
     "Krippendorff's alpha over clusters x annotators ('<none>' where an annotator drew "
     "nothing); 1.0 when alpha is undefined because all values agree."
 )
@@ -51,13 +53,19 @@ def _medoid(members: list[Item]) -> Item:
     return members[int(totals.argmax())]
 
 
-def _mean_box(members: list[Item]) -> dict[str, float]:
-    n = len(members)
-    x0 = sum(float(m["geometry"]["x"]) for m in members) / n
-    y0 = sum(float(m["geometry"]["y"]) for m in members) / n
-    x1 = sum(float(m["geometry"]["x"]) + float(m["geometry"]["w"]) for m in members) / n
-    y1 = sum(float(m["geometry"]["y"]) + float(m["geometry"]["h"]) for m in members) / n
-    return {"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0}
+def _merged_geometry(type_name: str, chosen: list[Item], base: Item) -> Any:
+    from labelproof.metrics.consensus import fuse_boxes, merge_keypoints, vote_masks
+
+    geometries = [m["geometry"] for m in chosen]
+    if len(geometries) == 1 or type_name == "tag":
+        return base["geometry"]
+    if type_name == "box":
+        return fuse_boxes([[g] for g in geometries], iou_threshold=1e-9).boxes[0].geometry
+    if type_name == "mask":
+        return vote_masks(geometries).geometry
+    if type_name == "keypoints":
+        return merge_keypoints(geometries).geometry
+    return base["geometry"]
 
 
 def _merge_unit(sets: Sequence[Sequence[Item]], unit: Unit, index: int) -> Item:
@@ -70,7 +78,7 @@ def _merge_unit(sets: Sequence[Sequence[Item]], unit: Unit, index: int) -> Item:
     type_name = types.most_common(1)[0][0]
     chosen = [m for m in chosen if m["type"] == type_name]
     base = _medoid(chosen)
-    geometry = _mean_box(chosen) if type_name == "box" else base["geometry"]
+    geometry = _merged_geometry(type_name, chosen, base)
     return {
         "id": f"consensus-{index}",
         "type": type_name,
