@@ -1,6 +1,10 @@
 """Walk every route of the OpenAPI document: anonymous callers get 401, each role gets
 exactly what the permission matrix allows (403 otherwise), and a user of another project
-gets 404 so ids do not leak. A route missing from ROUTES fails this test."""
+gets 404 so ids do not leak. A route missing from ROUTES fails this test.
+
+Clearance dimension: with the project classified ``phi``, every member without the PHI
+clearance gets 403 on every project route (non-members still 404), each refusal is an audit
+event, and a cleared member gets exactly what the matrix allows."""
 
 from __future__ import annotations
 
@@ -234,6 +238,99 @@ ROUTES: dict[str, Route] = {
 # The QA workflow's routes (their set-up lives beside the QA tests).
 ROUTES.update({op: Route(access, call) for op, (access, call) in QA_ROUTES.items()})
 
+
+def _caller(w: World, c: Any) -> str | None:
+    header = c.headers.get("Authorization", "")
+    return next((k for k, t in w.tokens.items() if header == f"Bearer {t}"), None)
+
+
+def _last_event(w: World) -> int:
+    from sqlalchemy import func, select
+
+    from labelproof.store.models import AuditEvent
+
+    with w.rt.read() as db:
+        return int(
+            db.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.project_id == w.project_id))
+            or 0
+        )
+
+
+def _throwaway_request(w: World, approver: str | None) -> int:
+    """A new project where the approver has their world role, and a pending destruction
+    request filed by another admin of it (so only the approver's right is tested)."""
+    from labelproof.services.custody import destruction
+    from labelproof.store.models import User
+
+    with transaction(w.rt.sessions) as db:
+        root_user = db.get(User, w.users["orgadmin"])
+        assert root_user is not None
+        root = accounts.actor_for(root_user, new_request_id())
+        project = projects.create_project(db, root, name="to destroy")
+        requester = root
+        if approver == "orgadmin":
+            admin_user = db.get(User, w.users["admin"])
+            assert admin_user is not None
+            projects.set_member(
+                db, root, project_id=project.id, user_id=admin_user.id, role="admin"
+            )
+            requester = accounts.actor_for(admin_user, new_request_id())
+        elif approver in {r.value for r in Role}:
+            projects.set_member(
+                db, root, project_id=project.id, user_id=w.users[approver], role=approver
+            )
+        req = destruction.request_destruction(
+            db, requester, project_id=project.id, reason="route matrix"
+        )
+        return req.id
+
+
+def _certificate(w: World) -> str:
+    from labelproof.services.custody import destruction
+    from labelproof.store.models import User
+
+    request_id = _throwaway_request(w, "orgadmin")
+    with w.rt.read() as db:
+        root_user = db.get(User, w.users["orgadmin"])
+        assert root_user is not None
+        root = accounts.actor_for(root_user, new_request_id())
+    return str(destruction.approve_destruction(w.rt, root, request_id=request_id)["certificate_id"])
+
+
+# Custody routes (audit proofs, clearances, two-person destruction).
+ROUTES.update(
+    {
+        "get_audit_proof": Route(
+            Action.AUDIT_READ,
+            lambda w, c: c.get(P.format(p=w.project_id) + f"/audit/{_last_event(w)}/proof"),
+        ),
+        "get_audit_public_key": Route(SIGNED_IN, lambda w, c: c.get("/api/audit/public-key")),
+        "create_audit_checkpoint": Route(ORG_ADMIN, lambda w, c: c.post("/api/audit/checkpoints")),
+        "set_user_clearance": Route(
+            ORG_ADMIN,
+            lambda w, c: c.put(
+                f"/api/users/{_spare_user(w)}/clearance",
+                json={"clearances": ["pii"], "baa_signed": False, "training_done": False},
+            ),
+        ),
+        "request_project_destruction": Route(
+            Action.PROJECT_DESTROY,
+            lambda w, c: c.post(
+                P.format(p=w.project_id) + "/destruction-requests", json={"reason": "test"}
+            ),
+        ),
+        "approve_project_destruction": Route(
+            Action.PROJECT_DESTROY,
+            lambda w, c: c.post(
+                f"/api/destruction-requests/{_throwaway_request(w, _caller(w, c))}/approve"
+            ),
+        ),
+        "get_destruction_certificate": Route(
+            ORG_ADMIN, lambda w, c: c.get(f"/api/destruction-certificates/{_certificate(w)}")
+        ),
+    }
+)
+
 ACTORS = [r.value for r in Role] + ["orgadmin", "outsider"]
 
 
@@ -315,3 +412,120 @@ def test_other_projects_ids_are_404_not_403(world: World) -> None:
         r = c.get(url)
         assert r.status_code == 404, url
         assert r.json()["code"] == "not_found"
+
+
+def _classify(world: World, classification: str) -> None:
+    from sqlalchemy import update
+
+    from labelproof.store.models import Project
+
+    with transaction(world.rt.sessions) as db:
+        db.execute(
+            update(Project)
+            .where(Project.id == world.project_id)
+            .values(classification=classification)
+        )
+
+
+def _clear(world: World, who: str, clearance: dict[str, Any]) -> None:
+    from sqlalchemy import update
+
+    from labelproof.store.models import User
+
+    with transaction(world.rt.sessions) as db:
+        db.execute(update(User).where(User.id == world.users[who]).values(clearance=clearance))
+
+
+PHI = {"clearances": ["phi"], "baa_signed": True, "training_done": False}
+
+
+@pytest.mark.parametrize("who", [r.value for r in Role])
+def test_uncleared_members_of_a_phi_project_get_403_everywhere(world: World, who: str) -> None:
+    """Every project route refuses a member without PHI clearance (403, an audit event);
+    set-up done through the services as that user is refused the same way."""
+    from sqlalchemy import select
+
+    from labelproof.errors import PermissionDenied
+    from labelproof.store.models import AuditEvent
+
+    _seed_revision(world)
+    _clear(world, "orgadmin", PHI)  # the set-up helpers act as the org admin
+    _classify(world, "phi")
+    if who != "admin":
+        _clear(world, who, {"clearances": ["phi"], "baa_signed": False})  # no BAA: not enough
+    failures = []
+    for op_id, route in sorted(ROUTES.items()):
+        if not isinstance(route.access, Action) or op_id == "approve_project_destruction":
+            continue
+        role = Role.ADMIN if who == "orgadmin" else Role(who)
+        before, before_all = _denials(world, who), _denials(world, None)
+        try:
+            response = route.call(world, world.client(who))
+        except PermissionDenied as exc:  # set-up as some member, refused by the services
+            assert "classified 'phi'" in exc.message, (op_id, exc.message)
+            if _denials(world, None) <= before_all:
+                failures.append(f"{op_id}: the set-up's refusal is not an audit event")
+            continue
+        else:
+            reason = response.json().get("message", "")
+            # a role that may do it is refused for clearance; one that may not, for its role
+            if response.status_code != 403 or (
+                route.access in MATRIX[role] and "classified 'phi'" not in reason
+            ):
+                failures.append(f"{op_id} as {who}: {response.status_code} {response.text[:120]}")
+        if _denials(world, who) <= before:
+            failures.append(f"{op_id} as {who}: the refusal is not an audit event")
+    assert not failures, "\n".join(failures)
+    with world.rt.read() as db:
+        denied = list(
+            db.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "access.denied", AuditEvent.actor_id == world.users[who]
+                )
+            )
+        )
+    clearance = [e for e in denied if e.details["reason"] == "clearance"]
+    assert clearance and {"phi"} == {e.details["classification"] for e in clearance}
+    assert all(e.project_id == world.project_id for e in denied)
+
+
+def _denials(world: World, who: str | None) -> int:
+    """``access.denied`` events of ``who`` (of anyone when None)."""
+    from sqlalchemy import func, select
+
+    from labelproof.store.models import AuditEvent
+
+    query = select(func.count()).where(AuditEvent.action == "access.denied")
+    if who is not None:
+        query = query.where(AuditEvent.actor_id == world.users[who])
+    with world.rt.read() as db:
+        return int(db.scalar(query) or 0)
+
+
+def test_non_members_of_a_phi_project_still_get_404(world: World) -> None:
+    _classify(world, "phi")
+    c = world.client("outsider")
+    for url in (f"/api/projects/{world.project_id}", f"/api/tasks/{world.task_id}"):
+        assert c.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["annotator", "auditor"])
+def test_cleared_members_of_a_phi_project_get_the_matrix(world: World, who: str) -> None:
+    from labelproof.errors import PermissionDenied
+
+    _seed_revision(world)
+    _clear(world, "orgadmin", PHI)
+    _clear(world, who, PHI)
+    _classify(world, "phi")
+    failures = []
+    for op_id, route in sorted(ROUTES.items()):
+        if not isinstance(route.access, Action) or op_id == "approve_project_destruction":
+            continue
+        try:
+            response = route.call(world, world.client(who))
+        except PermissionDenied as exc:  # set-up as a fresh (uncleared) member: refused
+            assert "classified 'phi'" in exc.message, (op_id, exc.message)
+            continue
+        if response.status_code not in _expect(route, who):
+            failures.append(f"{op_id} as {who}: {response.status_code} {response.text[:120]}")
+    assert not failures, "\n".join(failures)
