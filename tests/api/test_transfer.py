@@ -140,3 +140,46 @@ def test_unknown_format_is_named(world: World) -> None:
         f"/api/projects/{world.project_id}/export", params={"format": "tiff-stack"}
     )
     assert r.status_code == 422 and "tiff-stack" in r.json()["message"]
+
+
+def test_export_accepted_scope_holds_only_qa_accepted_work(world: World) -> None:
+    from tests.qa.pilot import Pilot, careful
+
+    _seed(world)  # a working revision on the world's task: not accepted work
+    pilot = Pilot(world)
+    pilot.add_people(["ann"])
+    pilot.c("program_manager").put(
+        pilot.p + f"/qualifications/{pilot.users['ann']}",
+        json={"status": "qualified", "reason": "test"},
+    )
+    settings = {"gold_rate": 0.0, "peer_review": False, "lead_audit": False}
+    pilot.c("program_manager").post(pilot.p + "/policies", json={"settings": settings})
+    batch = pilot.batch("production", 2)
+    a = pilot.claim("ann")
+    pilot.work("ann", a, careful)
+    c = world.client("program_manager")
+    r = c.get(
+        f"/api/projects/{world.project_id}/export", params={"format": "coco", "scope": "accepted"}
+    )
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        manifest = json.loads(zf.read("labelproof-export.json"))
+        doc = json.loads(next(zf.read(n) for n in zf.namelist() if "instances" in n))
+    assert manifest["scope"] == "accepted" and manifest["images"] == 1
+    assert manifest["annotations"] == len(pilot.truth[a["task_id"]])
+    assert len(doc["annotations"]) == manifest["annotations"]
+    r = c.get(
+        f"/api/projects/{world.project_id}/export", params={"format": "coco", "batch_id": batch}
+    )
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert json.loads(zf.read("labelproof-export.json"))["images"] == 2
+    bad = c.get(
+        f"/api/projects/{world.project_id}/export", params={"format": "coco", "scope": "some"}
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "scope"
+    assert (
+        c.get(
+            f"/api/projects/{world.project_id}/export", params={"format": "coco", "batch_id": 999}
+        ).status_code
+        == 404
+    )

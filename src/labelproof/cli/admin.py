@@ -173,15 +173,19 @@ def project_export(
     as_user: AsUser,
     to: Annotated[str, typer.Option("--to", help="A format name (labelproof formats).")],
     out: Annotated[Path, typer.Option("--out", help="An absent or empty folder.")],
+    scope: Annotated[str, typer.Option(help="all, or accepted (QA-accepted work only).")] = "all",
+    batch: Annotated[int | None, typer.Option(help="Only this batch's tasks.")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Export a project's current annotations and images in a format."""
+    """Export a project's annotations and images in a format."""
     from labelproof.services import transfer
 
     rt = runtime(data_dir)
     with rt.read() as db:
         actor = acting(db, as_user)
-    result = transfer.export_project(rt, actor, project_id=project_id, fmt=to, out=out)
+    result = transfer.export_project(
+        rt, actor, project_id=project_id, fmt=to, out=out, scope=scope, batch_id=batch
+    )
     typer.echo(
         f"exported {result.images} images and {result.annotations} annotations as {to} "
         f"(schema version {result.schema_version}) to {out}"

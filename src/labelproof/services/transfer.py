@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labelproof import annotypes
-from labelproof.errors import InvalidDataset, InvalidInput
+from labelproof.errors import InvalidDataset, InvalidInput, NotFound
 from labelproof.formats import Category, Dataset, codec_names, detect_format, get_codec
 from labelproof.formats import Image as DsImage
 from labelproof.formats._io import atomic_output, opened_input
@@ -33,7 +33,8 @@ from labelproof.services.assets import CheckedUpload, check_upload, create_tasks
 from labelproof.services.audit import AuditAction, AuditRecord, record
 from labelproof.services.context import Actor, Runtime
 from labelproof.services.permissions import Action, authorize
-from labelproof.store.models import AnnotationRevision, Asset, Task
+from labelproof.store.models import Asset, Task
+from labelproof.store.qa_models import QaBatch, QaBatchTask, QaSopVersion, QaTaskResult
 
 MANIFEST = "labelproof-export.json"
 MAX_IMPORT_ANNOTATIONS = 2_000_000
@@ -283,37 +284,84 @@ def _store_import(
     return tasks_created
 
 
-def export_project(
-    rt: Runtime, actor: Actor, *, project_id: int, fmt: str, out: Path
-) -> ExportResult:
-    """Write the current revision of every task of a project as ``fmt`` into ``out``.
+EXPORT_SCOPES = ("all", "accepted")
 
+
+def _scoped_annotations(
+    db: Session, project_id: int, task_ids: list[int], scope: str
+) -> dict[int, list[dict[str, Any]]]:
+    """Per task: its current working revision ("all") or its accepted QA result."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    if scope == "all":
+        for task_id in task_ids:
+            rev = revisions.current_revision(db, task_id)
+            if rev is not None:
+                out[task_id] = list(rev.annotations)
+        return out
+    rows = db.scalars(
+        select(QaTaskResult)
+        .where(QaTaskResult.project_id == project_id, QaTaskResult.task_id.in_(task_ids))
+        .order_by(QaTaskResult.id)
+    )
+    for result in rows:  # the newest result of a task wins
+        out[result.task_id] = list(result.annotations)
+    return out
+
+
+def export_project(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    project_id: int,
+    fmt: str,
+    out: Path,
+    scope: str = "all",
+    batch_id: int | None = None,
+) -> ExportResult:
+    """Write a project's annotations and images as ``fmt`` into ``out``.
+
+    ``scope="all"``: every task's current working revision; ``scope="accepted"``: only the
+    tasks whose work the QA workflow accepted, with the accepted annotations (a reviewed
+    assignment, a consensus merge or an adjudication). ``batch_id`` limits it to a batch.
     ``out`` must be absent or empty; nothing is left there on error. The folder gets the
     codec's files, the images, the loss report and ``labelproof-export.json`` (project,
-    schema version, time, who, counts).
+    schema and SOP version, scope, time, who, counts).
     """
     codec = get_codec(fmt)
+    if scope not in EXPORT_SCOPES:
+        raise InvalidInput(
+            f"scope must be one of {list(EXPORT_SCOPES)}, got {scope!r}", field="scope"
+        )
     with rt.read() as db:
         project = authorize(db, actor, project_id, Action.DATASET_EXPORT)
         schema = schemas.latest_version(db, project_id)
-        rows = [
-            (task, asset)
-            for task, asset in db.execute(
-                select(Task, Asset)
-                .join(Asset, Asset.id == Task.asset_id)
-                .where(Task.project_id == project_id)
-                .order_by(Task.id)
+        query = (
+            select(Task, Asset)
+            .join(Asset, Asset.id == Task.asset_id)
+            .where(Task.project_id == project_id)
+            .order_by(Task.id)
+        )
+        if batch_id is not None:
+            batch = db.get(QaBatch, batch_id)
+            if batch is None or batch.project_id != project_id:
+                raise NotFound(
+                    f"batch {batch_id} not found in project {project_id}", field="batch_id"
+                )
+            query = query.join(QaBatchTask, QaBatchTask.task_id == Task.id).where(
+                QaBatchTask.batch_id == batch_id
             )
-        ]
-        latest: dict[int, AnnotationRevision] = {}
-        for task, _asset in rows:
-            rev = revisions.current_revision(db, task.id)
-            if rev is not None:
-                latest[task.id] = rev
+        rows = [(task, asset) for task, asset in db.execute(query)]
+        latest = _scoped_annotations(db, project_id, [t.id for t, _a in rows], scope)
+        if scope == "accepted":
+            rows = [(t, a) for t, a in rows if t.id in latest]
+        sop = db.scalar(
+            select(func.max(QaSopVersion.version)).where(QaSopVersion.project_id == project_id)
+        )
+    spec = {"scope": scope, "batch_id": batch_id, "sop_version": sop}
     # Images are decrypted into a private folder for the codec, removed when it is done.
     with tempfile.TemporaryDirectory(dir=rt.blobs.root / "tmp", prefix="export-") as plain:
         ds = _dataset(rt, schema.definition, rows, latest, Path(plain))
-        return _write_export(rt, actor, project, schema, codec, fmt, out, ds, latest)
+        return _write_export(rt, actor, project, schema, codec, fmt, out, ds, spec)
 
 
 def _write_export(
@@ -325,20 +373,20 @@ def _write_export(
     fmt: str,
     out: Path,
     ds: Dataset,
-    latest: dict[int, AnnotationRevision],
+    spec: dict[str, Any],
 ) -> ExportResult:
     project_id = project.id
+    counts = {"images": len(ds.images), "annotations": len(ds.annotations)}
     with atomic_output(out) as tmp:
         loss = codec.write(ds, tmp)
         manifest = {
             "project": {"id": project.id, "name": project.name},
             "schema_version": schema.version,
+            **spec,
             "format": fmt,
             "exported_at": datetime.now(UTC).isoformat(),
             "exported_by": actor.email,
-            "images": len(ds.images),
-            "annotations": len(ds.annotations),
-            "revisions": {str(t): r.number for t, r in latest.items()},
+            **counts,
         }
         (tmp / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
         (tmp / "labelproof-loss-report.json").write_bytes(
@@ -354,12 +402,7 @@ def _write_export(
                     actor.user_id,
                     actor.request_id,
                     project_id,
-                    {
-                        "format": fmt,
-                        "images": len(ds.images),
-                        "annotations": len(ds.annotations),
-                        "schema_version": schema.version,
-                    },
+                    {"format": fmt, "schema_version": schema.version, **spec, **counts},
                 ),
             )
     return ExportResult(
@@ -375,7 +418,7 @@ def _dataset(
     rt: Runtime,
     schema: dict[str, Any],
     rows: list[tuple[Task, Asset]],
-    latest: dict[int, AnnotationRevision],
+    latest: dict[int, list[dict[str, Any]]],
     plain_dir: Path,
 ) -> Dataset:
     from labelproof.formats import Annotation as DsAnnotation
@@ -401,8 +444,7 @@ def _dataset(
             with open(plain, "wb") as fh:
                 copy_blob(rt, project_id=asset.project_id, sha256=asset.sha256, dst=fh)
         images.append(DsImage(task.id, name, asset.width, asset.height, path=plain))
-        rev = latest.get(task.id)
-        for item in rev.annotations if rev else []:
+        for item in latest.get(task.id, []):
             anns.append(
                 DsAnnotation(
                     image_id=task.id,

@@ -52,11 +52,15 @@ def export_project(
     rt: RuntimeDep,
     actor: CurrentActor,
     format: str = Query(..., description="A codec name (see `labelproof formats`)."),
+    scope: str = Query("all", description="all: working revisions; accepted: QA-accepted."),
+    batch_id: int | None = Query(None, description="Only this batch's tasks."),
 ) -> Response:
     """Export the current annotations and images of a project as a zip (an audit event)."""
     with tempfile.TemporaryDirectory(dir=rt.blobs.root / "tmp") as tmp:
         out = Path(tmp) / "export"
-        transfer.export_project(rt, actor, project_id=project_id, fmt=format, out=out)
+        transfer.export_project(
+            rt, actor, project_id=project_id, fmt=format, out=out, scope=scope, batch_id=batch_id
+        )
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for item in sorted(out.rglob("*")):
