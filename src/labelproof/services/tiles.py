@@ -21,6 +21,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from labelproof.errors import InvalidInput, NotFound
 from labelproof.services.assets import get_asset
@@ -71,13 +72,35 @@ def _root(rt: Runtime, kind: str) -> Path:
     return path
 
 
+def _vips_image(data: bytes, **options: str) -> Any:
+    """A libvips image of decrypted bytes held in memory.
+
+    Formats libvips cannot load from a buffer (BMP without ImageMagick) are decoded by
+    Pillow, still in memory, so no plaintext copy is written to disk.
+    """
+    import pyvips
+
+    try:
+        return pyvips.Image.new_from_buffer(data, "", **options)
+    except pyvips.Error:
+        import io
+
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as pil:
+            rgb = pil.convert("RGBA" if "A" in pil.getbands() else "RGB")
+            bands = len(rgb.getbands())
+            return pyvips.Image.new_from_memory(
+                rgb.tobytes(), rgb.width, rgb.height, bands, "uchar"
+            )
+
+
 def _pyramid_folder(rt: Runtime, asset: Asset) -> Path:
     return _root(rt, "tiles") / str(asset.project_id) / asset.sha256
 
 
 def build_pyramid(rt: Runtime, asset: Asset) -> Path:
     """The sealed pyramid folder of ``asset`` (``<level>/<col>_<row>.jpg``), built if absent."""
-    import pyvips
 
     from labelproof.services.custody.blobs import read_blob, seal_derived
 
@@ -92,7 +115,7 @@ def build_pyramid(rt: Runtime, asset: Asset) -> Path:
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".build-"))
         try:
             data = read_blob(rt, project_id=asset.project_id, sha256=asset.sha256)
-            image = pyvips.Image.new_from_buffer(data, "", access="sequential")
+            image = _vips_image(data, access="sequential")
             del data
             image.dzsave(
                 str(plain / "pyramid"),
@@ -162,7 +185,6 @@ def tile(
 
 def thumbnail(rt: Runtime, actor: Actor, *, project_id: int, asset_id: int, size: int) -> bytes:
     """A JPEG no larger than ``size`` on either side (cached)."""
-    import pyvips
 
     if not 16 <= size <= 1024:
         raise InvalidInput(f"max must be between 16 and 1024, got {size}", field="max")
@@ -172,7 +194,7 @@ def thumbnail(rt: Runtime, actor: Actor, *, project_id: int, asset_id: int, size
 
     def build() -> bytes:
         data = read_blob(rt, project_id=asset.project_id, sha256=asset.sha256)
-        image = pyvips.Image.thumbnail_buffer(data, size, height=size)
+        image = _vips_image(data).thumbnail_image(size, height=size)
         if image.hasalpha():
             image = image.flatten(background=[255, 255, 255])
         return bytes(image.jpegsave_buffer(Q=80, strip=True))
