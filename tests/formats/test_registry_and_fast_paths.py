@@ -42,7 +42,7 @@ def _eps(name: str) -> list[importlib.metadata.EntryPoint]:
 def test_plugin_entry_point_is_loaded_like_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "lp_test_plugin_codec", _plugin_module())
     reg = CodecRegistry(entry_points=lambda: _eps("toy"))
-    assert reg.names() == ["coco", "cvat", "labelstudio", "masks", "toy", "voc", "yolo"]
+    assert reg.names() == ["coco", "cvat", "dicomseg", "labelstudio", "masks", "toy", "voc", "yolo"]
     assert reg.get("toy").reads == frozenset({"tag"})
     assert ("toy", 0.5) in reg.detect(Path("."))
 

@@ -1,9 +1,9 @@
 """Format codecs: read annotation datasets into one in-memory model and write them out.
 
-One module per format (``coco``, ``yolo``, ``cvat``, ``voc``, ``labelstudio``, ``masks``),
-each declaring the annotation types it carries, registered through the same function a
-third-party codec uses (entry-point group ``labelproof.formats``). Every read and write
-returns a :class:`LossReport` that says what was dropped or approximated. See
+One module per format (``coco``, ``yolo``, ``cvat``, ``voc``, ``labelstudio``, ``masks``,
+``dicomseg``), each declaring the annotation types it carries, registered through the same
+function a third-party codec uses (entry-point group ``labelproof.formats``). Every read
+and write returns a :class:`LossReport` that says what was dropped or approximated. See
 ``docs/formats.md``.
 """
 

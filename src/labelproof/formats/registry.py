@@ -39,6 +39,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "labelproof.formats.voc",
     "labelproof.formats.labelstudio",
     "labelproof.formats.masks",
+    "labelproof.formats.dicomseg",
 )
 
 PROPERTIES = frozenset(
