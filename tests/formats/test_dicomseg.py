@@ -389,3 +389,55 @@ def test_random_masks_round_trip_exactly(tmp_path_factory: Any, data: Any) -> No
     want = {(a.image_id, a.label): a.geometry["rle"]["counts"] for a in ds.annotations}
     got = {(a.image_id, a.label): a.geometry["rle"]["counts"] for a in back.annotations}
     assert got == want
+
+
+def _hd_seg(tmp: Path, kind: str) -> tuple[Path, np.ndarray[Any, Any]]:
+    """A LABELMAP or FRACTIONAL SEG written by highdicom itself over a 3-slice CT series."""
+    paths = _series(tmp / "src", "CT_small.dcm", 3, "ct")
+    sources = [pydicom.dcmread(p) for p in paths]
+    m = _masks(3, 128, 128)
+    m[0, :, :, 1] &= ~m[0, :, :, 0]  # a label map holds one segment per pixel
+    descs = [
+        hd.seg.SegmentDescription(
+            k + 1,
+            name,
+            hd.sr.CodedConcept("85756007", "SCT", "Tissue"),
+            hd.sr.CodedConcept("85756007", "SCT", "Tissue"),
+            "MANUAL",
+        )
+        for k, name in enumerate(["liver", "liver lesion"])
+    ]
+    if kind == "LABELMAP":
+        arr: np.ndarray[Any, Any] = m.astype(np.uint8)[..., 0] + 2 * m.astype(np.uint8)[..., 1]
+    else:
+        arr = np.where(m, 0.8, 0.0).astype(np.float32)
+        arr[0, 0, 0, 0] = 0.3  # below half: not in the mask
+    seg = hd.seg.Segmentation(
+        sources,
+        arr,
+        kind,
+        descs,
+        generate_uid(),
+        1,
+        generate_uid(),
+        1,
+        "t",
+        "t",
+        "0",
+        "0",
+        **({"max_fractional_value": 200} if kind == "FRACTIONAL" else {}),
+    )
+    seg.save_as(tmp / "src" / "seg.dcm")
+    return tmp / "src", m
+
+
+@pytest.mark.parametrize("kind", ["LABELMAP", "FRACTIONAL"])
+def test_highdicom_labelmap_and_fractional_segs_are_read(tmp_path: Path, kind: str) -> None:
+    folder, m = _hd_seg(tmp_path, kind)
+    back, rrep = codec.read(folder)
+    names = [f"ct_{i:03d}.dcm" for i in range(3)]
+    assert [im.file_name for im in back.images] == names
+    assert np.array_equal(_ours(back, m, names), m)
+    assert (
+        "FRACTIONAL segmentation thresholded at half the maximum value" in rrep.approximated
+    ) == (kind == "FRACTIONAL")

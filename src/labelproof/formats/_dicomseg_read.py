@@ -233,7 +233,13 @@ def _add_seg(st: _State, seg: SegFile) -> None:
                 f"segmentation's frames are {seg.columns}x{seg.rows}",
                 field="input",
             )
-    cats = {n: _category(st, label) for n, label in seg.segments.items()}
+    # in a label map, pixel value 0 (and a segment numbered 0, highdicom's "Background")
+    # is background
+    cats = {
+        n: _category(st, label)
+        for n, label in seg.segments.items()
+        if n != 0 or seg.kind != "LABELMAP"
+    }
     pixels = frame_pixels(seg)
     fractional = False
     for f, k, arr in zip(seg.frames, keys, pixels, strict=True):

@@ -232,6 +232,13 @@ def _write_group(
             raise InvalidDataset(f"{first.image.path}: the same DICOM instance is two images")
         n_frames = len(members)
     h, w = first.image.height, first.image.width
+    for t in members:
+        if (t.image.height, t.image.width) != (h, w):
+            raise InvalidDataset(
+                f"image {t.image.id} ({t.image.file_name}) is {t.image.width}x{t.image.height} "
+                f"px but image {first.image.id} of the same series is {w}x{h}: one SEG needs "
+                "one frame size"
+            )
     index = {c.id: k for k, c in enumerate(dataset.categories)}
     pixels = np.zeros((n_frames, h, w, len(labels)), dtype=bool)
     filled = np.zeros((n_frames, len(labels)), dtype=bool)
@@ -245,6 +252,10 @@ def _write_group(
             bits = _bits(a, t.image, report, ex)
             if bits is None:
                 continue
+            if bits.shape != (h, w):
+                raise InvalidDataset(
+                    f"{ex}: mask is {bits.shape[1]}x{bits.shape[0]} px, the image {w}x{h}"
+                )
             if not bits.any():
                 report.drop("empty mask: a SEG has no frame for it", ex)
                 continue
