@@ -11,6 +11,12 @@ Environment variables (all optional):
 - ``LABELPROOF_MASTER_KEY``: base64 of the 32-byte master key that wraps project data keys;
   default ``<data_dir>/keys/master.key``, created on first start (docs/security.md).
 - ``LABELPROOF_AUDIT_CHECKPOINT_EVERY``: sign an audit checkpoint every N events (256).
+- ``LABELPROOF_SESSION_IDLE_MINUTES``: a browser session unused this long ends (60).
+- ``LABELPROOF_SIGNIN_IP_PER_MINUTE``, ``LABELPROOF_SIGNIN_IP_BURST``: sign-in attempts
+  allowed per client IP address (30 a minute after a burst of 30).
+- ``LABELPROOF_SIGNIN_ACCOUNT_PER_MINUTE``, ``LABELPROOF_SIGNIN_ACCOUNT_BURST``: sign-in
+  attempts allowed per account (10 a minute after a burst of 10).
+- ``LABELPROOF_HSTS_SECONDS``: ``max-age`` of Strict-Transport-Security on https (1 year).
 """
 
 from __future__ import annotations
@@ -49,6 +55,14 @@ class Settings:
     lockout_threshold: int = 5
     session_hours: int = 12
     audit_checkpoint_every: int = 256
+    session_idle_minutes: int = 60
+    signin_ip_per_minute: int = 30
+    signin_ip_burst: int = 30
+    signin_account_per_minute: int = 10
+    signin_account_burst: int = 10
+    #: How long the token between the password step and the second factor lives.
+    pending_sign_in_seconds: int = 300
+    hsts_seconds: int = 365 * 24 * 3600
 
     @property
     def blob_dir(self) -> Path:
@@ -91,4 +105,10 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         lockout_threshold=_env_int("LABELPROOF_LOCKOUT_THRESHOLD", 5),
         session_hours=_env_int("LABELPROOF_SESSION_HOURS", 12),
         audit_checkpoint_every=_env_int("LABELPROOF_AUDIT_CHECKPOINT_EVERY", 256),
+        session_idle_minutes=_env_int("LABELPROOF_SESSION_IDLE_MINUTES", 60),
+        signin_ip_per_minute=_env_int("LABELPROOF_SIGNIN_IP_PER_MINUTE", 30),
+        signin_ip_burst=_env_int("LABELPROOF_SIGNIN_IP_BURST", 30),
+        signin_account_per_minute=_env_int("LABELPROOF_SIGNIN_ACCOUNT_PER_MINUTE", 10),
+        signin_account_burst=_env_int("LABELPROOF_SIGNIN_ACCOUNT_BURST", 10),
+        hsts_seconds=_env_int("LABELPROOF_HSTS_SECONDS", 365 * 24 * 3600),
     )

@@ -24,7 +24,8 @@ def test_login_sets_session_cookie_and_me_works(world: World) -> None:
     me = c.get("/api/auth/me")
     assert me.status_code == 200 and me.json()["id"] == world.users["annotator"]
     assert _actions(world)[-1] == "auth.sign_in"
-    assert c.post("/api/auth/logout").status_code == 204
+    csrf = {"X-CSRF-Token": c.cookies["labelproof_csrf"]}  # cookie sessions need it
+    assert c.post("/api/auth/logout", headers=csrf).status_code == 204
     assert c.get("/api/auth/me").status_code == 401
 
 

@@ -120,6 +120,7 @@ def admin_api(server: Server) -> Iterator[httpx.Client]:
             json={"email": server.emails["admin"], "password": server.passwords["admin"]},
         )
         r.raise_for_status()
+        client.headers["X-CSRF-Token"] = client.cookies["labelproof_csrf"]
         yield client
 
 

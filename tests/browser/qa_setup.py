@@ -141,4 +141,5 @@ def client_as(url: str, email: str, password: str) -> httpx.Client:
     """An HTTP client signed in as someone (close it after use)."""
     c = httpx.Client(base_url=url, timeout=30)
     ok(c.post("/api/auth/login", json={"email": email, "password": password}))
+    c.headers["X-CSRF-Token"] = c.cookies["labelproof_csrf"]  # cookie sessions need it
     return c

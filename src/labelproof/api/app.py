@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from labelproof import __version__
-from labelproof.api import errors
+from labelproof.api import errors, security
 from labelproof.api.routers import (
     assets,
     auth,
@@ -27,12 +27,6 @@ from labelproof.api.routers import (
 from labelproof.services.context import Runtime
 
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-_SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -73,6 +67,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
+    security.install(app, runtime.settings)
 
     @app.middleware("http")
     async def request_context(
@@ -82,8 +77,6 @@ def create_app(runtime: Runtime) -> FastAPI:
         request.state.request_id = incoming if _RID.match(incoming) else uuid.uuid4().hex
         response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
-        for name, value in _SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
         return response
 
     for module in (auth, orgs, projects, assets, revisions, transfer, qa, custody):

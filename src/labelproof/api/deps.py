@@ -8,9 +8,12 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from labelproof.api import security
 from labelproof.errors import NotAuthenticated
 from labelproof.services import accounts
+from labelproof.services.audit import AuditRecord, record
 from labelproof.services.context import Actor, Runtime
+from labelproof.services.security.events import SecurityAction
 
 SESSION_COOKIE = "labelproof_session"
 T = TypeVar("T")
@@ -69,13 +72,44 @@ def credential_from(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+def _from_cookie(request: Request) -> bool:
+    return not request.headers.get("authorization", "").lower().startswith("bearer ")
+
+
 def current_actor(request: Request, rid: RequestId) -> Actor:
-    """Who is calling, resolved in its own short read (no connection held afterwards)."""
+    """Who is calling, resolved in its own short read (no connection held afterwards).
+
+    A request authenticated by the session cookie with an unsafe method must carry the
+    session's CSRF token (``api/security.py``); a refusal is an audit event.
+    """
     secret = credential_from(request)
     if not secret:
         raise NotAuthenticated("sign in, or send 'Authorization: Bearer <token>'")
-    with get_runtime(request).read() as db:
-        return accounts.resolve_secret(db, secret, request_id=rid)
+    runtime = get_runtime(request)
+    with runtime.read() as db:
+        actor = accounts.resolve_secret(db, secret, request_id=rid)
+    if _from_cookie(request):
+        try:
+            security.check_csrf(request, secret)
+        except security.CsrfRefused as exc:
+            with runtime.write() as db:
+                record(
+                    db,
+                    AuditRecord(
+                        SecurityAction.CSRF_REFUSED,
+                        "user",
+                        str(actor.user_id),
+                        actor.user_id,
+                        rid,
+                        details={
+                            "method": request.method,
+                            "path": request.url.path,
+                            "reason": exc.message,
+                        },
+                    ),
+                )
+            raise
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -23,13 +23,15 @@ from labelproof.errors import AccountLocked, Conflict, InvalidInput, NotAuthenti
 from labelproof.services.audit import AuditAction, AuditRecord, record
 from labelproof.services.context import Actor
 from labelproof.services.permissions import require_org_admin
+from labelproof.services.security.events import SecurityAction
+from labelproof.services.security.passwords import MIN_LENGTH, check_password
 from labelproof.store.models import Credential, Organization, User
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 _DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-MIN_PASSWORD = 12
+MIN_PASSWORD = MIN_LENGTH
 SESSION_PREFIX = "lps_"
 TOKEN_PREFIX = "lpt_"
 
@@ -49,9 +51,9 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters", field="password")
+def hash_password(password: str, *, email: str | None = None) -> str:
+    """Check the password rules (``security/passwords.py``) and hash with argon2id."""
+    check_password(password, email=email)
     return _hasher.hash(password)
 
 
@@ -126,7 +128,7 @@ def _new_user(
         org_id=org_id,
         email=email,
         display_name=display_name.strip() or email,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, email=email),
         is_org_admin=is_org_admin,
         is_superuser=is_superuser,
     )
@@ -399,3 +401,18 @@ def resolve_secret(db: Session, secret: str, *, request_id: str) -> Actor:
     if user.locked_at is not None:
         raise AccountLocked("account is locked; ask an admin")
     return actor_for(user, request_id)
+
+
+def record_rate_limited(db: Session, *, account: str, ip: str, scope: str, request_id: str) -> None:
+    """Audit a sign-in attempt refused by the rate limits (the email only as a hash)."""
+    record(
+        db,
+        AuditRecord(
+            SecurityAction.SIGN_IN_RATE_LIMITED,
+            "user",
+            "unknown",
+            None,
+            request_id,
+            details={"email_sha256": _digest(account.strip().lower()), "ip": ip, "scope": scope},
+        ),
+    )

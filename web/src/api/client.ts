@@ -28,6 +28,27 @@ export type Verdict = Schemas["VerdictIn"]["verdict"];
 
 export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The session's CSRF token: the readable `labelproof_csrf` cookie set at sign-in. */
+export function csrfToken(): string | null {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === "labelproof_csrf") return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+// Unsafe requests echo the CSRF cookie in X-CSRF-Token (double submit; docs/security.md).
+api.use({
+  onRequest({ request }) {
+    if (SAFE_METHODS.has(request.method.toUpperCase())) return request;
+    const token = csrfToken();
+    if (token) request.headers.set("X-CSRF-Token", token);
+    return request;
+  },
+});
+
 /** A failed call: the server's `{code, message, field, details}` body and HTTP status. */
 export class ApiError extends Error {
   constructor(

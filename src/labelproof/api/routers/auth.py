@@ -11,11 +11,14 @@ from labelproof.api.deps import (
     RequestId,
     RuntimeDep,
     SessionDep,
+    UnitOfWork,
     UnitOfWorkDep,
 )
 from labelproof.api.models import LoginIn, SessionOut, TokenCreated, TokenIn, TokenOut, UserOut
+from labelproof.api.security import CSRF_COOKIE, SignInLimits, client_ip, csrf_token_for
 from labelproof.errors import NotFound
 from labelproof.services import accounts
+from labelproof.services.security.ratelimit import RateLimited
 from labelproof.store.models import User
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -39,24 +42,68 @@ def _user(db: Session, user_id: int) -> User:
     return user
 
 
+def limit_sign_in(request: Request, uow: UnitOfWork, *, account: str, rid: str) -> None:
+    """Take a token from the per-address and per-account buckets; audit and raise 429."""
+    ip = client_ip(request)
+    limits: SignInLimits = request.app.state.sign_in_limits
+    try:
+        limits.check(ip=ip, account=account)
+    except RateLimited as exc:
+        scope = exc.scope
+        uow(
+            lambda db: accounts.record_rate_limited(
+                db, account=account, ip=ip, scope=scope, request_id=rid
+            )
+        )
+        raise
+
+
+def set_session_cookies(request: Request, response: Response, secret: str, max_age: int) -> str:
+    """The HttpOnly session cookie and the readable CSRF cookie; returns the CSRF token."""
+    https = request.url.scheme == "https"
+    token = csrf_token_for(secret)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="strict",
+        max_age=max_age,
+        path="/",
+        secure=https,
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        httponly=False,
+        samesite="strict",
+        max_age=max_age,
+        path="/",
+        secure=https,
+    )
+    return token
+
+
 @router.post("/login")
 def login(
-    body: LoginIn, response: Response, uow: UnitOfWorkDep, rt: RuntimeDep, rid: RequestId
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    uow: UnitOfWorkDep,
+    rt: RuntimeDep,
+    rid: RequestId,
 ) -> SessionOut:
-    """Sign in with email and password; sets an HttpOnly session cookie."""
+    """Sign in with email and password; sets an HttpOnly session cookie and the readable
+    ``labelproof_csrf`` cookie whose value unsafe requests echo in ``X-CSRF-Token``.
+
+    Attempts are rate-limited per client address and per account (429, ``Retry-After``).
+    """
+    limit_sign_in(request, uow, account=body.email, rid=rid)
     result = uow(
         lambda db: accounts.sign_in(
             db, rt.settings, email=body.email, password=body.password, request_id=rid
         )
     )
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.secret,
-        httponly=True,
-        samesite="strict",
-        max_age=rt.settings.session_hours * 3600,
-        path="/",
-    )
+    set_session_cookies(request, response, result.secret, rt.settings.session_hours * 3600)
     return SessionOut(user=user_out(result.user), expires_at=result.expires_at)
 
 
@@ -67,6 +114,7 @@ def logout(request: Request, response: Response, uow: UnitOfWorkDep, actor: Curr
     if secret:
         uow(lambda db: accounts.sign_out(db, actor, secret=secret))
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 @router.get("/me")
