@@ -6,6 +6,7 @@
  */
 import { annotationBounds, type Rect } from "./geometry";
 import { GridIndex } from "./spatial";
+import { humanizeEdits } from "./suggestions";
 import type { Annotation, ImageInfo } from "./types";
 
 export type DocEvent = "items" | "selection" | "flags";
@@ -14,7 +15,10 @@ const HISTORY = 200;
 
 export class Doc {
   items: Annotation[] = [];
+  /** The primary selected object (the last one clicked); null when nothing is selected. */
   selected: string | null = null;
+  /** Every selected object (shift-click, lasso, paste); always contains `selected`. */
+  selection = new Set<string>();
   hidden = new Set<string>();
   locked = new Set<string>();
   /** Bumped on every content change; the autosaver compares it with what it saved. */
@@ -63,7 +67,8 @@ export class Doc {
     for (const a of next) if (!this.byId.has(a.id)) this.reindex(a);
     this.items = next;
     this.byId = nextIds;
-    if (this.selected && !nextIds.has(this.selected)) this.selected = null;
+    for (const id of this.selection) if (!nextIds.has(id)) this.selection.delete(id);
+    if (this.selected && !nextIds.has(this.selected)) this.selected = [...this.selection].pop() ?? null;
     this.version++;
   }
 
@@ -91,8 +96,12 @@ export class Doc {
     this.redoStack = [];
   }
 
-  /** One undoable change. */
+  /**
+   * One undoable change. A model suggestion whose geometry, label or attributes change
+   * becomes the annotator's (source "human", same id): see suggestions.ts.
+   */
   commit(next: Annotation[]): void {
+    next = humanizeEdits(this.byId, next);
     this.pushUndo();
     this.setItems(next);
     this.emit("items");
@@ -109,6 +118,32 @@ export class Doc {
 
   remove(id: string): void {
     this.commit(this.items.filter((x) => x.id !== id));
+  }
+
+  /** Replace several objects in one undoable step. */
+  replaceMany(changed: Annotation[]): void {
+    if (!changed.length) return;
+    const m = new Map(changed.map((a) => [a.id, a]));
+    this.commit(this.items.map((x) => m.get(x.id) ?? x));
+  }
+
+  /** Remove several objects in one undoable step. */
+  removeMany(ids: Iterable<string>): void {
+    const drop = new Set(ids);
+    if (!drop.size) return;
+    this.commit(this.items.filter((x) => !drop.has(x.id)));
+  }
+
+  /** Add several objects in one undoable step and select them. */
+  addMany(added: Annotation[]): void {
+    if (!added.length) return;
+    this.commit([...this.items, ...added]);
+    this.setSelection(added.map((a) => a.id));
+  }
+
+  /** The selected objects, in list order. */
+  selectedItems(): Annotation[] {
+    return this.items.filter((a) => this.selection.has(a.id));
   }
 
   get canUndo(): boolean {
@@ -135,9 +170,31 @@ export class Doc {
     this.emit("items");
   }
 
+  /** Select one object (or none), dropping any other selection. */
   select(id: string | null): void {
-    if (this.selected === id) return;
+    if (this.selected === id && this.selection.size === (id ? 1 : 0)) return;
     this.selected = id;
+    this.selection = new Set(id ? [id] : []);
+    this.emit("selection");
+  }
+
+  /** Add an object to the selection, or take it out (shift-click). */
+  toggleSelect(id: string): void {
+    if (this.selection.has(id)) {
+      this.selection.delete(id);
+      if (this.selected === id) this.selected = [...this.selection].pop() ?? null;
+    } else {
+      this.selection.add(id);
+      this.selected = id;
+    }
+    this.emit("selection");
+  }
+
+  /** Select exactly these objects (the last one becomes the primary), or add them. */
+  setSelection(ids: string[], add = false): void {
+    const known = ids.filter((id) => this.byId.has(id));
+    this.selection = new Set(add ? [...this.selection, ...known] : known);
+    this.selected = known.length ? known[known.length - 1] : add ? this.selected : null;
     this.emit("selection");
   }
 

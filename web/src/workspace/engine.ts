@@ -10,12 +10,14 @@ import type { Doc } from "./doc";
 import { round2, clamp } from "./geometry";
 import { pick } from "./hit";
 import type { MaskCache } from "./masks";
-import { drawLabel, drawMask, flushBatch, newBatch, traceAnnotation } from "./render";
+import { drawConfidence, drawLabel, drawMask, flushBatch, newBatch, traceAnnotation } from "./render";
+import { confidenceText } from "./suggestions";
 import { BrushTool } from "./tools/brush";
 import { CuboidTool, PolyTool, RectTool } from "./tools/draw";
 import type { PointerInfo, Tool, ToolHost, ToolName } from "./tools/host";
 import { KeypointsTool } from "./tools/keypoints";
 import { SelectTool } from "./tools/select";
+import { SplitTool } from "./tools/split";
 import { defaultAttributes, newId, type AnnType, type Annotation, type ClassDef, type Pt, type SchemaDef } from "./types";
 import { View } from "./view";
 
@@ -73,6 +75,8 @@ export class Engine implements ToolHost {
   /** The shapes layer is drawn once into a cache twice the viewport's size, then blitted. */
   private cache: { canvas: HTMLCanvasElement; scale: number; x0: number; y0: number; version: number } | null = null;
   private contentVersion = 0;
+  /** "Accept all suggestions ≥" threshold (Shift+A and the panel). */
+  acceptThreshold = 0.8;
   /** Off: every frame traces every visible shape (kept for the benchmark's comparison). */
   cacheShapes = true;
   private zooming = 0;
@@ -102,6 +106,7 @@ export class Engine implements ToolHost {
       keypoints: new KeypointsTool(this),
       mask: new BrushTool(this),
       cuboid: new CuboidTool(this),
+      split: new SplitTool(this),
     };
     this.tool = this.tools.select;
     this.label = schema.classes.find((c) => c.types.some((t) => t !== "tag"))?.name ?? schema.classes[0]?.name ?? "";
@@ -210,7 +215,7 @@ export class Engine implements ToolHost {
     this.tool.cancel();
     this.tool = this.tools[name];
     this.canvases.overlay.style.cursor = this.tool.cursor;
-    if (name !== "select") {
+    if (name !== "select" && name !== "split") {
       const type: AnnType = name;
       if (!this.currentClass()?.types.includes(type)) {
         const cls = this.schema.classes.find((c) => c.types.includes(type));
@@ -219,6 +224,30 @@ export class Engine implements ToolHost {
     }
     this.request("shapes", "overlay");
     this.emitState();
+  }
+
+  /** Split the selected polygon with a line (X). */
+  startSplit(): boolean {
+    if (!(this.tools.polygon as PolyTool).selectedPolygon()) {
+      this.notify("select one polygon to split it");
+      return false;
+    }
+    this.setTool("split");
+    return true;
+  }
+
+  /** Draw a hole into the selected polygon (O): the polygon tool in hole mode. */
+  startHole(): boolean {
+    const poly = this.tools.polygon as PolyTool;
+    const t = poly.selectedPolygon();
+    if (!t) {
+      this.notify("select one polygon to draw a hole in it");
+      return false;
+    }
+    this.setTool("polygon");
+    poly.holeFor = t.id;
+    this.emitState();
+    return true;
   }
 
   setLabel(name: string): void {
@@ -334,8 +363,7 @@ export class Engine implements ToolHost {
   }
 
   private editingIds(): Set<string> {
-    const ids = new Set<string>();
-    if (this.doc.selected) ids.add(this.doc.selected);
+    const ids = new Set<string>(this.doc.selection);
     const e = this.tool.editing?.();
     if (e) ids.add(e);
     return ids;
@@ -410,6 +438,7 @@ export class Engine implements ToolHost {
     let batch = newBatch();
     let color = "";
     let count = 0;
+    const tags: [Annotation, string][] = [];
     const flush = () => {
       if (count) flushBatch(ctx, batch, color, 0.16);
       batch = newBatch();
@@ -427,6 +456,7 @@ export class Engine implements ToolHost {
         drawMask(ctx, a, v, this.masks, c);
         continue;
       }
+      if (a.source === "model" && tags.length < 400) tags.push([a, c]);
       const b = this.doc.index.bounds(a.id)!;
       if ((b.x1 - b.x0) * v.scale < 3 && (b.y1 - b.y0) * v.scale < 3) {
         const [x, y] = v.toScreen(b.x0, b.y0);
@@ -438,16 +468,26 @@ export class Engine implements ToolHost {
       count++;
     }
     flush();
+    this.drawConfidences(ctx, v, tags);
+  }
+
+  /** The confidence of each model suggestion big enough on screen to carry a tag. */
+  private drawConfidences(ctx: CanvasRenderingContext2D, v: View, tags: [Annotation, string][]): void {
+    for (const [a, c] of tags) {
+      const b = this.doc.index.bounds(a.id);
+      if (!b || (b.x1 - b.x0) * v.scale < 24) continue;
+      const [x, y] = v.toScreen(b.x0, b.y0);
+      drawConfidence(ctx, confidenceText(a.confidence), x + 2, y + 2, c);
+    }
   }
 
   private drawOverlay(): void {
     const ctx = this.ctx("overlay");
     const v = this.view;
     const select = this.tools.select as SelectTool;
-    const preview = select.previewOf();
+    const confidences: [Annotation, string][] = [];
     for (const id of this.editingIds()) {
-      const stored = this.doc.get(id);
-      const a = preview && preview.id === id ? preview : stored;
+      const a = select.previewFor(id) ?? this.doc.get(id);
       if (!a || this.doc.hidden.has(id)) continue;
       if (this.tool.editing?.() === id && this.tool !== select) continue; // the tool draws it
       const c = this.color(a.label);
@@ -455,12 +495,15 @@ export class Engine implements ToolHost {
       const b = newBatch();
       traceAnnotation(b, a, v, this.skeleton(a.label));
       flushBatch(ctx, b, c, 0.28, 2.5);
+      if (a.source === "model") confidences.push([a, c]);
       const bounds = this.doc.index.bounds(id);
       if (bounds && id === this.doc.selected) {
         const [x, y] = v.toScreen(bounds.x0, bounds.y0);
-        drawLabel(ctx, `${a.label}${this.doc.locked.has(id) ? " (locked)" : ""}`, x, Math.max(16, y - 2), c);
+        const model = a.source === "model" ? ` · suggestion ${confidenceText(a.confidence)}` : "";
+        drawLabel(ctx, `${a.label}${model}${this.doc.locked.has(id) ? " (locked)" : ""}`, x, Math.max(16, y - 2), c);
       }
     }
+    this.drawConfidences(ctx, v, confidences.filter(([a]) => a.id !== this.doc.selected));
     this.tool.overlay(ctx);
     if (this.tool !== select && this.doc.selected) select.overlay(ctx);
   }

@@ -10,6 +10,7 @@ const P: Record<ToolName, string> = {
   keypoints: "M12 4v6M12 10l-6 4M12 10l6 4M12 10v10",
   mask: "M4 20c4 0 4-4 8-4s6-9 8-12c-4 1-9 4-10 8-4 0-6 4-6 8z",
   cuboid: "M4 8l6-4h10v12l-6 4H4zM4 8h10v12M14 8l6-4",
+  split: "M4 9l7-6 9 5-3 12H7zM3 21L21 3",
 };
 
 export function ToolIcon({ name }: { name: ToolName }) {

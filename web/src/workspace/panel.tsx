@@ -1,7 +1,10 @@
 /** The side panel: classes, image tags, the selected object's attributes, the object list. */
 import type { Doc } from "./doc";
 import type { Engine } from "./engine";
+import { useState } from "preact/hooks";
 import { EyeIcon, LockIcon } from "./icons";
+import * as ops from "./ops";
+import { confidenceText, suggestionsAbove } from "./suggestions";
 import { defaultAttributes, newId, type Annotation, type AttrDef, type ClassDef } from "./types";
 
 function AttrEditor({ defs, values, onChange, idPrefix }: { defs: AttrDef[]; values: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; idPrefix: string }) {
@@ -102,6 +105,9 @@ export function Panel({ engine, doc }: { engine: Engine; doc: Doc }) {
   const tags = classes.filter((c) => c.types.includes("tag"));
   const drawable = classes.filter((c) => c.types.some((t) => t !== "tag"));
   const order = [...engine.ordered()].reverse().filter((a) => a.type !== "tag");
+  const pending = doc.items.filter((a) => a.source === "model");
+  const [threshold, setThreshold] = useState(engine.acceptThreshold);
+  const many = doc.selection.size > 1 ? doc.selectedItems() : [];
 
   const toggleTag = (cls: ClassDef) => {
     const existing = doc.items.find((a) => a.type === "tag" && a.label === cls.name);
@@ -160,10 +166,72 @@ export function Panel({ engine, doc }: { engine: Engine; doc: Doc }) {
         </section>
       )}
 
+      {pending.length > 0 && (
+        <section data-testid="suggestions">
+          <h4>
+            Model suggestions <span class="muted">({pending.length} to review)</span>
+          </h4>
+          <p class="muted small">Dashed outlines. Accept (A), edit or delete each one.</p>
+          <div class="row-actions">
+            <label class="small" for="accept-threshold">
+              Accept all ≥
+            </label>
+            <input
+              id="accept-threshold"
+              data-testid="accept-threshold"
+              type="number"
+              min="0"
+              max="1"
+              step="0.05"
+              value={threshold}
+              style={{ width: "4.5em" }}
+              onInput={(e) => {
+                const v = Number((e.target as HTMLInputElement).value);
+                if (Number.isFinite(v)) {
+                  setThreshold(v);
+                  engine.acceptThreshold = v;
+                }
+              }}
+            />
+            <button
+              class="btn small"
+              data-testid="accept-above"
+              title="Accept every suggestion at or above this confidence (Shift+A)"
+              onClick={() => {
+                const n = ops.acceptAbove(doc, threshold);
+                engine.notify(`Accepted ${n} suggestion${n === 1 ? "" : "s"} ≥ ${threshold}`);
+              }}
+            >
+              Accept {suggestionsAbove(doc.items, threshold).length}
+            </button>
+          </div>
+        </section>
+      )}
+
       <section data-testid="selected-panel">
-        <h4>Selected</h4>
+        <h4>Selected{many.length ? ` (${many.length})` : ""}</h4>
         {!sel && <p class="muted small">Nothing selected. Click an object or pick one below.</p>}
-        {sel && (
+        {many.length > 0 && (
+          <div class="row-actions" data-testid="multi-actions">
+            {many.some((a) => a.source === "model") && (
+              <button class="btn small" onClick={() => ops.accept(doc, doc.selection)} title="Accept the selected suggestions (A)">
+                Accept
+              </button>
+            )}
+            {many.length === 2 && many.every((a) => a.type === "polygon") && (
+              <button class="btn small" data-testid="merge" onClick={() => ops.mergeSelected(doc, engine)} title="Merge the two polygons (U)">
+                Merge
+              </button>
+            )}
+            <button class="btn small" onClick={() => ops.copySelection(doc)} title="Copy (Ctrl+C)">
+              Copy
+            </button>
+            <button class="btn small danger" onClick={() => ops.deleteSelected(doc)} title="Delete (Delete)">
+              Delete {many.length}
+            </button>
+          </div>
+        )}
+        {sel && many.length === 0 && (
           <div>
             <div class="sel-head">
               <select
@@ -184,8 +252,31 @@ export function Panel({ engine, doc }: { engine: Engine; doc: Doc }) {
                   ))}
               </select>
               <span class="chip">{sel.type.replace("_", " ")}</span>
-              {sel.source === "model" && <span class="chip">model {sel.confidence ?? ""}</span>}
+              {sel.source === "model" && (
+                <span class="chip chip-model" data-testid="suggestion-chip" title="A model suggestion: accept, edit or delete it">
+                  suggestion {confidenceText(sel.confidence)}
+                </span>
+              )}
             </div>
+            {(sel.source === "model" || sel.type === "polygon") && !doc.locked.has(sel.id) && (
+              <div class="row-actions">
+                {sel.source === "model" && (
+                  <button class="btn small primary" data-testid="accept" title="Accept the suggestion as it is (A)" onClick={() => ops.accept(doc, [sel.id])}>
+                    Accept
+                  </button>
+                )}
+                {sel.type === "polygon" && (
+                  <>
+                    <button class="btn small" data-testid="draw-hole" title="Draw a hole in this polygon (O)" onClick={() => engine.startHole()}>
+                      Hole
+                    </button>
+                    <button class="btn small" data-testid="split" title="Cut this polygon with a line (X)" onClick={() => engine.startSplit()}>
+                      Split
+                    </button>
+                  </>
+                )}
+              </div>
+            )}
             <div class="row-actions">
               <button class="btn small" onClick={() => doc.toggleHidden(sel.id)}>{doc.hidden.has(sel.id) ? "Show" : "Hide"}</button>
               <button class="btn small" onClick={() => doc.toggleLocked(sel.id)}>{doc.locked.has(sel.id) ? "Unlock" : "Lock"}</button>
@@ -212,10 +303,17 @@ export function Panel({ engine, doc }: { engine: Engine; doc: Doc }) {
         </h4>
         <ul class="object-list" data-testid="object-list">
           {order.slice(0, 500).map((a) => (
-            <li key={a.id} class={a.id === doc.selected ? "active" : ""} onClick={() => doc.select(a.id)} data-testid="object-row">
-              <span class="swatch" style={{ background: engine.color(a.label) }} />
+            <li
+              key={a.id}
+              class={`${doc.selection.has(a.id) ? "active" : ""} ${a.source === "model" ? "model" : ""}`}
+              onClick={(e) => (e.shiftKey ? doc.toggleSelect(a.id) : doc.select(a.id))}
+              data-testid="object-row"
+              data-source={a.source}
+            >
+              <span class={`swatch ${a.source === "model" ? "dashed" : ""}`} style={{ background: engine.color(a.label), borderColor: engine.color(a.label) }} />
               <span class="obj-label">{a.label}</span>
               <span class="muted small">{a.type.replace("_", " ")}</span>
+              {a.source === "model" && <span class="conf small">{confidenceText(a.confidence)}</span>}
               <span class="spacer" />
               <button
                 class={`icon ${doc.hidden.has(a.id) ? "off" : ""}`}

@@ -32,44 +32,47 @@ function traceRing(path: Path2D, pts: ArrayLike<ArrayLike<number>>, v: View, clo
 export interface Batch {
   fill: Path2D;
   stroke: Path2D;
+  /** Outlines of model suggestions (source "model"), stroked dashed. */
+  dashed: Path2D;
   dots: Path2D;
   hollow: Path2D;
 }
 
 export function newBatch(): Batch {
-  return { fill: new Path2D(), stroke: new Path2D(), dots: new Path2D(), hollow: new Path2D() };
+  return { fill: new Path2D(), stroke: new Path2D(), dashed: new Path2D(), dots: new Path2D(), hollow: new Path2D() };
 }
 
 /** Add one vector annotation's outline to a batch (masks and tags are not traced). */
 export function traceAnnotation(b: Batch, a: Annotation, v: View, skeleton?: Skeleton): void {
   const g = a.geometry;
+  const st = a.source === "model" ? b.dashed : b.stroke;
   switch (a.type) {
     case "box":
       traceRing(b.fill, boxCorners(g), v, true);
-      traceRing(b.stroke, boxCorners(g), v, true);
+      traceRing(st, boxCorners(g), v, true);
       break;
     case "rotated_box": {
       const c = rotatedCorners(g);
       traceRing(b.fill, c, v, true);
-      traceRing(b.stroke, c, v, true);
+      traceRing(st, c, v, true);
       // a tick on the top edge shows which way is "up" for the angle
       const mx = (c[0][0] + c[1][0]) / 2;
       const my = (c[0][1] + c[1][1]) / 2;
       const [sx, sy] = v.toScreen(mx, my);
       const [cx, cy] = v.toScreen(g.cx, g.cy);
       const len = Math.hypot(sx - cx, sy - cy) || 1;
-      b.stroke.moveTo(sx, sy);
-      b.stroke.lineTo(sx + ((sx - cx) / len) * 8, sy + ((sy - cy) / len) * 8);
+      st.moveTo(sx, sy);
+      st.lineTo(sx + ((sx - cx) / len) * 8, sy + ((sy - cy) / len) * 8);
       break;
     }
     case "polygon":
       traceRing(b.fill, g.points, v, true);
       for (const hole of g.holes ?? []) traceRing(b.fill, hole, v, true);
-      traceRing(b.stroke, g.points, v, true);
-      for (const hole of g.holes ?? []) traceRing(b.stroke, hole, v, true);
+      traceRing(st, g.points, v, true);
+      for (const hole of g.holes ?? []) traceRing(st, hole, v, true);
       break;
     case "polyline":
-      traceRing(b.stroke, g.points, v, false);
+      traceRing(st, g.points, v, false);
       break;
     case "keypoints": {
       const pts = g.points as number[][];
@@ -77,7 +80,7 @@ export function traceAnnotation(b: Batch, a: Annotation, v: View, skeleton?: Ske
         const p = pts[i];
         const q = pts[j];
         if (!p || !q || p[2] === 0 || q[2] === 0) continue;
-        traceRing(b.stroke, [p, q], v, false);
+        traceRing(st, [p, q], v, false);
       }
       for (const p of pts) {
         if (p[2] === 0) continue;
@@ -92,7 +95,7 @@ export function traceAnnotation(b: Batch, a: Annotation, v: View, skeleton?: Ske
       const pr = g.projection as Pt[] | undefined;
       if (!pr) break;
       traceRing(b.fill, [pr[0], pr[1], pr[5], pr[4]], v, true);
-      for (const [i, j] of CUBOID_EDGES) traceRing(b.stroke, [pr[i], pr[j]], v, false);
+      for (const [i, j] of CUBOID_EDGES) traceRing(st, [pr[i], pr[j]], v, false);
       break;
     }
     default:
@@ -108,6 +111,9 @@ export function flushBatch(ctx: CanvasRenderingContext2D, b: Batch, color: strin
   ctx.strokeStyle = color;
   ctx.lineWidth = lineWidth;
   ctx.stroke(b.stroke);
+  ctx.setLineDash([6, 4]);
+  ctx.stroke(b.dashed);
+  ctx.setLineDash([]);
   ctx.fill(b.dots);
   ctx.lineWidth = 1.5;
   ctx.stroke(b.hollow);
@@ -134,6 +140,23 @@ export function drawHandles(ctx: CanvasRenderingContext2D, pts: Pt[], v: View, c
     ctx.fill();
     ctx.stroke();
   }
+}
+
+/** A small confidence tag at the top-left corner of a model suggestion (screen px). */
+export function drawConfidence(ctx: CanvasRenderingContext2D, text: string, x: number, y: number, color: string): void {
+  ctx.font = "600 10px system-ui, sans-serif";
+  const w = ctx.measureText(text).width + 6;
+  ctx.globalAlpha = 0.85;
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(x, y, w, 13);
+  ctx.globalAlpha = 1;
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 1;
+  ctx.setLineDash([3, 2]);
+  ctx.strokeRect(x + 0.5, y + 0.5, w - 1, 12);
+  ctx.setLineDash([]);
+  ctx.fillStyle = "#1d2330";
+  ctx.fillText(text, x + 3, y + 10);
 }
 
 export function drawLabel(ctx: CanvasRenderingContext2D, text: string, x: number, y: number, color: string): void {

@@ -13,6 +13,8 @@ import { Engine, type EngineState } from "./engine";
 import { HelpOverlay } from "./help";
 import { ToolIcon } from "./icons";
 import { MaskCache } from "./masks";
+import * as ops from "./ops";
+import * as polyops from "./polyops";
 import * as rle from "./rle";
 import { Panel } from "./panel";
 import type { ImageSource } from "./source";
@@ -126,7 +128,7 @@ export function Workspace({
     if (sv) setSave((prev) => prev ?? sv.current());
     setEs(eng.state());
     const w = window as unknown as Record<string, unknown>;
-    w.__labelproof = { engine: eng, doc, saver: sv, rle };
+    w.__labelproof = { engine: eng, doc, saver: sv, rle, polyops, ops };
     onReady?.({ engine: eng, doc, saver: sv });
     const beforeUnload = (e: BeforeUnloadEvent) => {
       if (sv?.dirty) {
@@ -163,10 +165,23 @@ export function Workspace({
       if (mod && k === "z" && !e.shiftKey) doc.undo();
       else if ((mod && k === "z" && e.shiftKey) || (mod && k === "y")) doc.redo();
       else if (mod && k === "s") void saver?.saveNow();
+      else if (mod && k === "c") {
+        const n = ops.copySelection(doc);
+        if (n) engine.notify(`Copied ${n} object${n > 1 ? "s" : ""}`);
+      } else if (mod && k === "v") ops.paste(doc, engine);
+      else if (mod && k === "a")
+        doc.setSelection(doc.items.filter((a) => a.type !== "tag" && !doc.hidden.has(a.id) && !doc.locked.has(a.id)).map((a) => a.id));
       else if (mod) used = false;
       else if (e.key === "?") setHelp((h) => !h);
       else if (engine.key(e)) used = true;
-      else if ((e.key === "Delete" || e.key === "Backspace") && sel && !doc.locked.has(sel)) doc.remove(sel);
+      else if ((e.key === "Delete" || e.key === "Backspace") && doc.selection.size) ops.deleteSelected(doc);
+      else if (k === "a" && e.shiftKey) {
+        const n = ops.acceptAbove(doc, engine.acceptThreshold);
+        engine.notify(`Accepted ${n} suggestion${n === 1 ? "" : "s"} ≥ ${engine.acceptThreshold}`);
+      } else if (k === "a" && doc.selection.size) ops.accept(doc, doc.selection);
+      else if (k === "o") engine.startHole();
+      else if (k === "x") engine.startSplit();
+      else if (k === "u") ops.mergeSelected(doc, engine);
       else if (k === "h" && e.shiftKey) doc.showAll();
       else if (k === "h" && sel) doc.toggleHidden(sel);
       else if (k === "l" && e.shiftKey && sel) doc.toggleLocked(sel);

@@ -1,6 +1,7 @@
 /** Drawing tools for vector shapes: box, rotated box, polygon, polyline, cuboid. */
-import { CUBOID_EDGES, cuboidFromFaces, distinctCount, ringIsSimple, round2, type Rect } from "../geometry";
-import type { Pt } from "../types";
+import { CUBOID_EDGES, cuboidFromFaces, distinctCount, pointInRing, ringIsSimple, round2, type Rect } from "../geometry";
+import { holeProblem } from "../polyops";
+import type { Annotation, PolygonGeom, Pt } from "../types";
 import type { PointerInfo, Tool, ToolHost, ToolName } from "./host";
 
 function strokePts(ctx: CanvasRenderingContext2D, host: ToolHost, pts: Pt[], closed: boolean): void {
@@ -85,11 +86,17 @@ export class RectTool implements Tool {
   }
 }
 
-/** Polygon (closed) and polyline (open): click vertices; Enter or double-click finishes. */
+/**
+ * Polygon (closed) and polyline (open): click vertices; Enter or double-click finishes.
+ * Hole mode (O with a polygon selected, or Shift+first click inside the selected polygon):
+ * the ring drawn becomes a hole of that polygon.
+ */
 export class PolyTool implements Tool {
   readonly cursor = "crosshair";
   private pts: Pt[] = [];
   private hover: Pt | null = null;
+  /** The polygon a hole is being drawn into, or null. */
+  holeFor: string | null = null;
 
   constructor(
     private readonly host: ToolHost,
@@ -116,6 +123,10 @@ export class PolyTool implements Tool {
       return true;
     }
     const q = this.host.clampPt(p.x, p.y);
+    if (this.name === "polygon" && this.pts.length === 0 && p.shift) {
+      const t = this.selectedPolygon();
+      if (t && pointInRing(q[0], q[1], t.geometry.points)) this.holeFor = t.id;
+    }
     const last = this.pts[this.pts.length - 1];
     if (!last || last[0] !== q[0] || last[1] !== q[1]) this.pts.push(q);
     this.host.redrawOverlay();
@@ -138,8 +149,32 @@ export class PolyTool implements Tool {
     return false;
   }
 
+  /** The single selected, unlocked polygon, if any. */
+  selectedPolygon(): Annotation | null {
+    const { doc } = this.host;
+    const a = doc.selected && doc.selection.size === 1 ? doc.get(doc.selected) : undefined;
+    return a && a.type === "polygon" && !doc.locked.has(a.id) ? a : null;
+  }
+
+  private finishHole(target: string): void {
+    const t = this.host.doc.get(target);
+    if (!t || t.type !== "polygon") {
+      this.cancel();
+      return;
+    }
+    const g = t.geometry as PolygonGeom;
+    const problem = holeProblem(g, this.pts);
+    if (problem) return this.host.notify(`Hole refused: ${problem}`);
+    this.host.doc.replace({ ...t, geometry: { ...g, holes: [...(g.holes ?? []), this.pts] } });
+    this.pts = [];
+    this.holeFor = null;
+    this.host.doc.select(t.id);
+    this.host.setTool("select");
+  }
+
   finish(): void {
     const pts = this.pts;
+    if (this.holeFor) return this.finishHole(this.holeFor);
     if (this.name === "polygon") {
       if (distinctCount(pts) < 3) return this.host.notify("a polygon needs 3 distinct points");
       if (!ringIsSimple(pts)) return this.host.notify("the polygon crosses itself: move or remove a point (Backspace)");
@@ -155,6 +190,7 @@ export class PolyTool implements Tool {
   overlay(ctx: CanvasRenderingContext2D): void {
     if (!this.pts.length) return;
     draftStyle(ctx, this.host);
+    if (this.holeFor) ctx.strokeStyle = ctx.fillStyle = "#e5484d";
     const pts = this.hover ? [...this.pts, this.hover] : this.pts;
     strokePts(ctx, this.host, pts, false);
     ctx.setLineDash([]);
@@ -168,12 +204,14 @@ export class PolyTool implements Tool {
 
   cancel(): void {
     this.pts = [];
+    this.holeFor = null;
     this.host.redrawOverlay();
   }
 
   hint(): string {
+    if (this.holeFor) return "Hole: click its vertices inside the polygon · click the first point, double-click or Enter to close · Esc cancels";
     return this.name === "polygon"
-      ? "Click vertices · click the first point, double-click or Enter to close · Backspace removes the last point · Esc cancels"
+      ? "Click vertices · click the first point, double-click or Enter to close · Backspace removes the last point · Shift+first click inside the selected polygon draws a hole · Esc cancels"
       : "Click vertices · double-click or Enter to finish · Backspace removes the last point · Esc cancels";
   }
 }

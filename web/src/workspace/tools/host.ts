@@ -12,7 +12,8 @@ export type ToolName =
   | "polyline"
   | "keypoints"
   | "mask"
-  | "cuboid";
+  | "cuboid"
+  | "split";
 
 export interface PointerInfo {
   /** Image px (unclamped). */
@@ -48,6 +49,7 @@ export interface ToolHost {
   notify(message: string): void;
   redrawOverlay(): void;
   redrawShapes(): void;
+  setTool(name: ToolName): void;
   /** Screen-px tolerance for picking, in image px. */
   tolerance(): number;
 }
