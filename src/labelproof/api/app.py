@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from labelproof import __version__
 from labelproof.api import errors, security
 from labelproof.api.routers import (
+    account_security,
     assets,
     auth,
     custody,
@@ -79,7 +80,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         response.headers["X-Request-ID"] = request.state.request_id
         return response
 
-    for module in (auth, orgs, projects, assets, revisions, transfer, qa, custody):
+    for module in (
+        auth,
+        account_security,
+        orgs,
+        projects,
+        assets,
+        revisions,
+        transfer,
+        qa,
+        custody,
+    ):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])

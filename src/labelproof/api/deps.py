@@ -13,6 +13,7 @@ from labelproof.errors import NotAuthenticated
 from labelproof.services import accounts
 from labelproof.services.audit import AuditRecord, record
 from labelproof.services.context import Actor, Runtime
+from labelproof.services.security import sessions
 from labelproof.services.security.events import SecurityAction
 
 SESSION_COOKIE = "labelproof_session"
@@ -79,15 +80,23 @@ def _from_cookie(request: Request) -> bool:
 def current_actor(request: Request, rid: RequestId) -> Actor:
     """Who is calling, resolved in its own short read (no connection held afterwards).
 
-    A request authenticated by the session cookie with an unsafe method must carry the
-    session's CSRF token (``api/security.py``); a refusal is an audit event.
+    A session past its idle timeout is ended (an audit event) and refused; a used session
+    has ``last_used_at`` written at most once a minute. A request authenticated by the
+    session cookie with an unsafe method must carry the session's CSRF token
+    (``api/security.py``); a refusal is an audit event.
     """
     secret = credential_from(request)
     if not secret:
         raise NotAuthenticated("sign in, or send 'Authorization: Bearer <token>'")
     runtime = get_runtime(request)
     with runtime.read() as db:
-        actor = accounts.resolve_secret(db, secret, request_id=rid)
+        found = accounts.resolve_credential(db, runtime.settings, secret, request_id=rid)
+    if found.idle_expired:
+        with runtime.write() as db:
+            sessions.end_idle_session(db, found.credential_id, request_id=rid)
+        minutes = runtime.settings.session_idle_minutes
+        raise NotAuthenticated(f"session ended after {minutes} minutes without use; sign in")
+    actor = found.actor
     if _from_cookie(request):
         try:
             security.check_csrf(request, secret)
@@ -109,6 +118,9 @@ def current_actor(request: Request, rid: RequestId) -> Actor:
                     ),
                 )
             raise
+    if found.touch_due:
+        with runtime.write() as db:
+            sessions.touch(db, found.credential_id)
     return actor
 
 

@@ -6,15 +6,12 @@ token secrets are random 256-bit strings shown once; only their SHA-256 is store
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,16 +20,16 @@ from labelproof.errors import AccountLocked, Conflict, InvalidInput, NotAuthenti
 from labelproof.services.audit import AuditAction, AuditRecord, record
 from labelproof.services.context import Actor
 from labelproof.services.permissions import require_org_admin
+from labelproof.services.security import hashing, sessions, two_factor
 from labelproof.services.security.events import SecurityAction
 from labelproof.services.security.passwords import MIN_LENGTH, check_password
+from labelproof.services.security.sessions import ClientInfo, SignIn
 from labelproof.store.models import Credential, Organization, User
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
-_DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MIN_PASSWORD = MIN_LENGTH
-SESSION_PREFIX = "lps_"
+SESSION_PREFIX = sessions.SESSION_PREFIX
 TOKEN_PREFIX = "lpt_"
 
 
@@ -54,7 +51,7 @@ def _digest(secret: str) -> str:
 def hash_password(password: str, *, email: str | None = None) -> str:
     """Check the password rules (``security/passwords.py``) and hash with argon2id."""
     check_password(password, email=email)
-    return _hasher.hash(password)
+    return hashing.hash_new(password)
 
 
 def generate_password() -> str:
@@ -197,25 +194,25 @@ def list_users(db: Session, actor: Actor) -> list[User]:
     return list(db.scalars(select(User).where(User.org_id == actor.org_id).order_by(User.id)))
 
 
-@dataclass(frozen=True)
-class SignIn:
-    user: User
-    secret: str
-    expires_at: datetime
-
-
 def sign_in(
-    db: Session, settings: Settings, *, email: str, password: str, request_id: str
+    db: Session,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    request_id: str,
+    client: ClientInfo | None = None,
 ) -> SignIn:
     """Check a password; count failures; lock after ``settings.lockout_threshold``.
 
     A failed attempt is committed (counter and audit event) before the error is raised.
+    With a second factor enrolled (or required by the organisation) the result is a pending
+    step (``SignIn.second_factor``), completed by ``security.two_factor.complete_sign_in``.
     """
     email = email.strip().lower()
     user = db.scalar(select(User).where(User.email == email))
     if user is None:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+        hashing.spend_time(password)
         record(
             db,
             AuditRecord(
@@ -243,56 +240,18 @@ def sign_in(
         )
         db.commit()
         raise AccountLocked("account is locked after too many failed sign-ins; ask an admin")
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        record(
-            db,
-            AuditRecord(
-                AuditAction.SIGN_IN_FAILED,
-                "user",
-                str(user.id),
-                user.id,
-                request_id,
-                details={"failed_logins": user.failed_logins},
-            ),
-        )
-        if user.failed_logins >= settings.lockout_threshold:
-            user.locked_at = _now()
-            record(
-                db,
-                AuditRecord(
-                    AuditAction.ACCOUNT_LOCKED,
-                    "user",
-                    str(user.id),
-                    user.id,
-                    request_id,
-                    details={"failed_logins": user.failed_logins},
-                ),
-            )
-            db.commit()
-            raise AccountLocked(
-                "account is locked after too many failed sign-ins; ask an admin"
-            ) from None
-        db.commit()
-        raise NotAuthenticated("wrong email or password") from None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if not hashing.verify_password(user.password_hash, password):
+        two_factor.record_failure(db, settings, user, request_id=request_id)
+        raise NotAuthenticated("wrong email or password")
+    if hashing.needs_rehash(user.password_hash):
+        user.password_hash = hashing.hash_new(password)
     user.failed_logins = 0
-    secret = SESSION_PREFIX + secrets.token_urlsafe(32)
-    expires = _now() + timedelta(hours=settings.session_hours)
-    db.add(
-        Credential(
-            user_id=user.id,
-            kind="session",
-            name="browser",
-            secret_sha256=_digest(secret),
-            expires_at=expires,
-        )
+    pending = two_factor.pending_step(db, settings, user, request_id=request_id)
+    if pending is not None:
+        return pending
+    return sessions.new_session(
+        db, settings, user, request_id=request_id, client=client or ClientInfo()
     )
-    record(db, AuditRecord(AuditAction.SIGN_IN, "user", str(user.id), user.id, request_id))
-    return SignIn(user=user, secret=secret, expires_at=expires)
 
 
 def unlock_user(db: Session, actor: Actor, *, user_id: int) -> User:
@@ -383,14 +342,35 @@ def sign_out(db: Session, actor: Actor, *, secret: str) -> None:
         )
 
 
-def resolve_secret(db: Session, secret: str, *, request_id: str) -> Actor:
-    """The actor a session cookie or bearer token belongs to; NotAuthenticated otherwise."""
+@dataclass(frozen=True)
+class Resolved:
+    """Who a credential belongs to, and what the caller may need to write about it."""
+
+    actor: Actor
+    credential_id: int
+    kind: str
+    #: A session whose ``last_used_at`` is older than ``sessions.TOUCH_EVERY``.
+    touch_due: bool = False
+    #: A session past its idle timeout: end it (``sessions.end_idle_session``), then refuse.
+    idle_expired: bool = False
+
+
+def resolve_credential(
+    db: Session, settings: Settings, secret: str, *, request_id: str
+) -> Resolved:
+    """The actor a session cookie or bearer token belongs to; NotAuthenticated otherwise.
+
+    Sessions also end after ``settings.session_idle_minutes`` without use.
+    """
     if not secret.startswith((SESSION_PREFIX, TOKEN_PREFIX)) or len(secret) > 200:
         raise NotAuthenticated("invalid credentials")
     row = db.execute(
         select(Credential, User)
         .join(User, User.id == Credential.user_id)
-        .where(Credential.secret_sha256 == _digest(secret))
+        .where(
+            Credential.secret_sha256 == _digest(secret),
+            Credential.kind.in_(("session", "token")),
+        )
     ).first()
     if row is None:
         raise NotAuthenticated("invalid credentials")
@@ -400,7 +380,14 @@ def resolve_secret(db: Session, secret: str, *, request_id: str) -> Actor:
         raise NotAuthenticated("credentials expired or revoked")
     if user.locked_at is not None:
         raise AccountLocked("account is locked; ask an admin")
-    return actor_for(user, request_id)
+    actor = actor_for(user, request_id)
+    if cred.kind != "session":
+        return Resolved(actor, cred.id, cred.kind)
+    if sessions.idle_expired(cred, settings):
+        return Resolved(actor, cred.id, cred.kind, idle_expired=True)
+    last = _aware(cred.last_used_at)
+    due = last is None or _now() - last > sessions.TOUCH_EVERY
+    return Resolved(actor, cred.id, cred.kind, touch_due=due)
 
 
 def record_rate_limited(db: Session, *, account: str, ip: str, scope: str, request_id: str) -> None:

@@ -76,6 +76,8 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     slug: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
     created_at: Mapped[datetime] = _ts()
+    #: Members must sign in with a TOTP second factor (set by an organisation admin).
+    require_totp: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
 
 class User(Base):
@@ -93,6 +95,13 @@ class User(Base):
     #: Data-classification clearance: ``{"clearances": ["phi", ...], "baa_signed": bool,
     #: "training_done": bool}`` (services/custody/clearance.py holds the rule).
     clearance: Mapped[dict[str, Any]] = mapped_column(default=dict, nullable=False)
+    #: TOTP secret sealed under a key wrapped by the master key (base64; services/security/
+    #: sealing.py); set at enrolment, in use once ``totp_enabled_at`` is set.
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The last accepted TOTP time step: a code of this step or earlier is a replay.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Credential(Base):
@@ -101,12 +110,17 @@ class Credential(Base):
     __tablename__ = "credentials"
     id: Mapped[int] = _id()
     user_id: Mapped[int] = mapped_column(ID, ForeignKey("users.id"), nullable=False, index=True)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # session | token
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # session | token | pending
     name: Mapped[str] = mapped_column(String(200), default="", nullable=False)
     secret_sha256: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     created_at: Mapped[datetime] = _ts()
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Sessions: when last used (updated at most once a minute; the idle timeout reads it),
+    #: and the client it was opened from.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
 
 
 class Project(Base):

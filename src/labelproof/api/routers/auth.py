@@ -1,4 +1,5 @@
-"""Sign-in, sign-out, the current user and personal API tokens."""
+"""Sign-in (password, then a second factor where needed), sign-out, the current user and
+personal API tokens."""
 
 from __future__ import annotations
 
@@ -14,11 +15,20 @@ from labelproof.api.deps import (
     UnitOfWork,
     UnitOfWorkDep,
 )
-from labelproof.api.models import LoginIn, SessionOut, TokenCreated, TokenIn, TokenOut, UserOut
+from labelproof.api.models import LoginIn, TokenCreated, TokenIn, TokenOut, UserOut
+from labelproof.api.routers.account_bodies import (
+    EnrolmentOut,
+    LoginOut,
+    PendingIn,
+    SecondFactorIn,
+)
 from labelproof.api.security import CSRF_COOKIE, SignInLimits, client_ip, csrf_token_for
+from labelproof.config import Settings
 from labelproof.errors import NotFound
 from labelproof.services import accounts
+from labelproof.services.security import two_factor
 from labelproof.services.security.ratelimit import RateLimited
+from labelproof.services.security.sessions import ClientInfo, SignIn
 from labelproof.store.models import User
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -83,6 +93,24 @@ def set_session_cookies(request: Request, response: Response, secret: str, max_a
     return token
 
 
+def client_info(request: Request) -> ClientInfo:
+    return ClientInfo(ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+
+
+def _signed_in(
+    request: Request, response: Response, result: SignIn, settings: Settings
+) -> LoginOut:
+    if result.second_factor is not None:
+        return LoginOut(
+            user=user_out(result.user),
+            expires_at=result.expires_at,
+            second_factor=result.second_factor,
+            pending_token=result.secret,
+        )
+    token = set_session_cookies(request, response, result.secret, settings.session_hours * 3600)
+    return LoginOut(user=user_out(result.user), expires_at=result.expires_at, csrf_token=token)
+
+
 @router.post("/login")
 def login(
     body: LoginIn,
@@ -91,20 +119,64 @@ def login(
     uow: UnitOfWorkDep,
     rt: RuntimeDep,
     rid: RequestId,
-) -> SessionOut:
+) -> LoginOut:
     """Sign in with email and password; sets an HttpOnly session cookie and the readable
     ``labelproof_csrf`` cookie whose value unsafe requests echo in ``X-CSRF-Token``.
 
-    Attempts are rate-limited per client address and per account (429, ``Retry-After``).
+    With a second factor enrolled (or required by the organisation) no cookie is set yet:
+    the answer carries ``second_factor`` and a short-lived ``pending_token``. Attempts are
+    rate-limited per client address and per account (429, ``Retry-After``).
     """
     limit_sign_in(request, uow, account=body.email, rid=rid)
     result = uow(
         lambda db: accounts.sign_in(
-            db, rt.settings, email=body.email, password=body.password, request_id=rid
+            db,
+            rt.settings,
+            email=body.email,
+            password=body.password,
+            request_id=rid,
+            client=client_info(request),
         )
     )
-    set_session_cookies(request, response, result.secret, rt.settings.session_hours * 3600)
-    return SessionOut(user=user_out(result.user), expires_at=result.expires_at)
+    return _signed_in(request, response, result, rt.settings)
+
+
+@router.post("/login/second-factor")
+def login_second_factor(
+    body: SecondFactorIn,
+    request: Request,
+    response: Response,
+    uow: UnitOfWorkDep,
+    rt: RuntimeDep,
+    rid: RequestId,
+) -> LoginOut:
+    """Complete a sign-in with the authenticator's code (a used code is refused)."""
+    limit_sign_in(request, uow, account=f"pending:{body.pending_token[:24]}", rid=rid)
+    result = uow(
+        lambda db: two_factor.complete_sign_in(
+            db,
+            rt.settings,
+            rt.custody.provider,
+            pending=body.pending_token,
+            code=body.code,
+            request_id=rid,
+            client=client_info(request),
+        )
+    )
+    return _signed_in(request, response, result, rt.settings)
+
+
+@router.post("/login/enrol")
+def login_enrol_totp(
+    body: PendingIn, uow: UnitOfWorkDep, rt: RuntimeDep, rid: RequestId
+) -> EnrolmentOut:
+    """Set up the second factor your organisation requires, during sign-in (shown once)."""
+    enrolment = uow(
+        lambda db: two_factor.enrol_during_sign_in(
+            db, rt.custody.provider, pending=body.pending_token, request_id=rid
+        )
+    )
+    return EnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
 
 
 @router.post("/logout", status_code=204)
