@@ -17,7 +17,9 @@ from tests.browser.qa_setup import demo_users, ok, png
 _names = itertools.count(1)
 
 
-def coco_zip(file_name: str, image: bytes, size: tuple[int, int], anns: list[dict[str, Any]]) -> bytes:
+def coco_zip(
+    file_name: str, image: bytes, size: tuple[int, int], anns: list[dict[str, Any]]
+) -> bytes:
     """A zip of ``annotations.json`` (COCO) and ``images/<file_name>``. ``anns``: COCO
     annotation records without ids (``category``: a class name, replaced by its id)."""
     names = sorted({a["category"] for a in anns})

@@ -134,19 +134,28 @@ def test_edit_rate_definition_on_plain_histories() -> None:
     g0 = {"x": 1, "y": 1, "w": 5, "h": 5}
     g1 = {"x": 2, "y": 1, "w": 5, "h": 5}
     history = [
-        {"number": 1, "annotations": [
-            {**m, "id": "a", "geometry": g0},
-            {**m, "id": "b", "geometry": g0},
-            {**m, "id": "c", "geometry": g0},
-            {**h, "id": "x", "geometry": g0},
-        ]},
+        {
+            "number": 1,
+            "annotations": [
+                {**m, "id": "a", "geometry": g0},
+                {**m, "id": "b", "geometry": g0},
+                {**m, "id": "c", "geometry": g0},
+                {**h, "id": "x", "geometry": g0},
+            ],
+        },
         # b edited then moved back counts as accepted: only the outcome matters
-        {"number": 2, "annotations": [{**h, "id": "a", "geometry": g0}, {**h, "id": "b", "geometry": g1}]},
-        {"number": 3, "annotations": [
-            {**h, "id": "a", "geometry": g0},
-            {**h, "id": "b", "geometry": g0},
-            {**m, "id": "d", "geometry": g1, "label": "person"},
-        ]},
+        {
+            "number": 2,
+            "annotations": [{**h, "id": "a", "geometry": g0}, {**h, "id": "b", "geometry": g1}],
+        },
+        {
+            "number": 3,
+            "annotations": [
+                {**h, "id": "a", "geometry": g0},
+                {**h, "id": "b", "geometry": g0},
+                {**m, "id": "d", "geometry": g1, "label": "person"},
+            ],
+        },
     ]
     r = suggestion_outcomes(history)
     assert r.outcomes == {"a": "accepted", "b": "accepted", "c": "deleted", "d": "pending"}

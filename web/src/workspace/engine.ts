@@ -10,7 +10,7 @@ import type { Doc } from "./doc";
 import { round2, clamp } from "./geometry";
 import { pick } from "./hit";
 import type { MaskCache } from "./masks";
-import { drawConfidence, drawLabel, drawMask, flushBatch, newBatch, traceAnnotation } from "./render";
+import { drawLabel, drawMask, flushBatch, newBatch, traceAnnotation } from "./render";
 import { confidenceText } from "./suggestions";
 import { BrushTool } from "./tools/brush";
 import { CuboidTool, PolyTool, RectTool } from "./tools/draw";
@@ -19,28 +19,9 @@ import { KeypointsTool } from "./tools/keypoints";
 import { SelectTool } from "./tools/select";
 import { SplitTool } from "./tools/split";
 import { defaultAttributes, newId, type AnnType, type Annotation, type ClassDef, type Pt, type SchemaDef } from "./types";
+import type { ImageLayer } from "./layers";
+import { drawConfidences, traceShapes } from "./shapes";
 import { View } from "./view";
-
-/** What paints the picture under the shapes (a plain image, or a tile pyramid). */
-export interface ImageLayer {
-  readonly width: number;
-  readonly height: number;
-  draw(ctx: CanvasRenderingContext2D, view: View): void;
-}
-
-export class PlainImage implements ImageLayer {
-  constructor(readonly img: HTMLImageElement) {}
-  get width(): number {
-    return this.img.naturalWidth;
-  }
-  get height(): number {
-    return this.img.naturalHeight;
-  }
-  draw(ctx: CanvasRenderingContext2D, v: View): void {
-    ctx.imageSmoothingEnabled = v.scale < 2;
-    ctx.drawImage(this.img, v.tx, v.ty, this.width * v.scale, this.height * v.scale);
-  }
-}
 
 export interface EngineState {
   tool: ToolName;
@@ -432,53 +413,7 @@ export class Engine implements ToolHost {
   }
 
   private traceShapes(ctx: CanvasRenderingContext2D, v: View): void {
-    const visible = this.doc.index.query(v.visibleRect(8));
-    if (!visible.size) return;
-    const skip = this.editingIds();
-    let batch = newBatch();
-    let color = "";
-    let count = 0;
-    const tags: [Annotation, string][] = [];
-    const flush = () => {
-      if (count) flushBatch(ctx, batch, color, 0.16);
-      batch = newBatch();
-      count = 0;
-    };
-    for (const a of this.ordered()) {
-      if (!visible.has(a.id) || skip.has(a.id) || this.doc.hidden.has(a.id)) continue;
-      const c = this.color(a.label);
-      if (c !== color) {
-        flush();
-        color = c;
-      }
-      if (a.type === "mask") {
-        flush();
-        drawMask(ctx, a, v, this.masks, c);
-        continue;
-      }
-      if (a.source === "model" && tags.length < 400) tags.push([a, c]);
-      const b = this.doc.index.bounds(a.id)!;
-      if ((b.x1 - b.x0) * v.scale < 3 && (b.y1 - b.y0) * v.scale < 3) {
-        const [x, y] = v.toScreen(b.x0, b.y0);
-        batch.fill.rect(x - 1, y - 1, 3, 3);
-        batch.stroke.rect(x - 1, y - 1, 3, 3);
-      } else {
-        traceAnnotation(batch, a, v, this.skeleton(a.label));
-      }
-      count++;
-    }
-    flush();
-    this.drawConfidences(ctx, v, tags);
-  }
-
-  /** The confidence of each model suggestion big enough on screen to carry a tag. */
-  private drawConfidences(ctx: CanvasRenderingContext2D, v: View, tags: [Annotation, string][]): void {
-    for (const [a, c] of tags) {
-      const b = this.doc.index.bounds(a.id);
-      if (!b || (b.x1 - b.x0) * v.scale < 24) continue;
-      const [x, y] = v.toScreen(b.x0, b.y0);
-      drawConfidence(ctx, confidenceText(a.confidence), x + 2, y + 2, c);
-    }
+    traceShapes(ctx, v, this, this.editingIds());
   }
 
   private drawOverlay(): void {
@@ -503,7 +438,7 @@ export class Engine implements ToolHost {
         drawLabel(ctx, `${a.label}${model}${this.doc.locked.has(id) ? " (locked)" : ""}`, x, Math.max(16, y - 2), c);
       }
     }
-    this.drawConfidences(ctx, v, confidences.filter(([a]) => a.id !== this.doc.selected));
+    drawConfidences(ctx, v, this.doc, confidences.filter(([a]) => a.id !== this.doc.selected));
     this.tool.overlay(ctx);
     if (this.tool !== select && this.doc.selected) select.overlay(ctx);
   }

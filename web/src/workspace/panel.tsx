@@ -126,7 +126,7 @@ export function Panel({ engine, doc }: { engine: Engine; doc: Doc }) {
         <div class="class-list" role="radiogroup" aria-label="Class for new objects">
           {drawable.map((c) => {
             const n = classes.indexOf(c);
-            const allowed = engine.tool.name === "select" || c.types.includes(engine.tool.name as never);
+            const allowed = engine.tool.name === "select" || engine.tool.name === "split" || c.types.includes(engine.tool.name as never);
             return (
               <button
                 key={c.name}

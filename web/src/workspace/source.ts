@@ -5,7 +5,7 @@
  */
 import { api, call, contentUrl, thumbnailUrl, tileUrl } from "../api/client";
 import type { PreviewImage } from "./conflict";
-import { PlainImage, type ImageLayer } from "./engine";
+import { PlainImage, type ImageLayer } from "./layers";
 import { TileLayer } from "./tiles";
 
 /** Assets with a side larger than this (px) open through the tile layer. */

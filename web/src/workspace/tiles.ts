@@ -5,7 +5,7 @@
  * the coarsest level as a placeholder while tiles load; shapes keep full-resolution pixel
  * coordinates because the layer shares the engine's View.
  */
-import type { ImageLayer } from "./engine";
+import type { ImageLayer } from "./layers";
 import type { View } from "./view";
 
 export interface PyramidSpec {

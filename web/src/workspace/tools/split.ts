@@ -75,6 +75,7 @@ export class SplitTool implements Tool {
     const { doc } = this.host;
     const piece: Annotation = { ...t, id: newId(), geometry: small, source: "human", confidence: null };
     doc.commit(doc.items.flatMap((x) => (x.id === t.id ? [{ ...x, geometry: big }, piece] : [x])));
+    this.host.setTool("select");
     doc.setSelection([t.id, piece.id]);
     this.host.notify("Split into 2 polygons");
   }
@@ -84,12 +85,15 @@ export class SplitTool implements Tool {
     const [x0, y0] = this.host.view.toScreen(this.a[0], this.a[1]);
     const [x1, y1] = this.host.view.toScreen(this.hover[0], this.hover[1]);
     ctx.save();
-    ctx.strokeStyle = "#e5484d";
-    ctx.lineWidth = 2;
-    ctx.setLineDash([6, 4]);
     ctx.beginPath();
     ctx.moveTo(x0, y0);
     ctx.lineTo(x1, y1);
+    ctx.strokeStyle = "#ffffff";
+    ctx.lineWidth = 4;
+    ctx.stroke();
+    ctx.strokeStyle = "#1f6feb";
+    ctx.lineWidth = 2;
+    ctx.setLineDash([8, 4]);
     ctx.stroke();
     ctx.restore();
   }
