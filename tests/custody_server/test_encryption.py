@@ -57,13 +57,11 @@ def test_no_plaintext_blob_or_derived_file_in_the_data_directory(world: World) -
     assert list((data_dir / "blobs" / "tmp").iterdir()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="annotation payloads are stored as plaintext JSON in the database (next step)",
-)
 def test_annotation_payloads_are_not_plaintext_in_the_database(world: World) -> None:
-    if not world.rt.settings.is_sqlite:
-        pytest.skip("the PostgreSQL server's files are not in the data directory")
+    """SQLite: the database file and its WAL; PostgreSQL: every text/json/bytea column
+    (more kinds of sealed field: ``test_sealed_fields.py``)."""
+    from tests.custody_server.test_sealed_fields import _hits
+
     c = world.client("annotator")
     r = c.put(
         f"/api/tasks/{world.task_id}/annotations",
@@ -81,8 +79,9 @@ def test_annotation_payloads_are_not_plaintext_in_the_database(world: World) -> 
         headers={"Idempotency-Key": uuid.uuid4().hex},
     )
     assert r.status_code in (200, 201), r.text
-    hits = scan(world.rt.settings.data_dir, [TEXT_MARKER.encode()])
-    assert hits[TEXT_MARKER] == []
+    assert _hits(world, [TEXT_MARKER]) == {TEXT_MARKER: []}
+    got = c.get(f"/api/tasks/{world.task_id}/annotations")
+    assert got.json()["annotations"][0]["id"] == TEXT_MARKER
 
 
 def test_dedup_is_per_project_and_blobs_are_bound_to_their_project(world: World) -> None:

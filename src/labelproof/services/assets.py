@@ -58,6 +58,7 @@ def store_upload(
     If the row cannot be written, a blob that no row used before is removed again.
     """
     from labelproof.services.custody.blobs import store_blob
+    from labelproof.services.custody.fields import project_digest
 
     authorize(db, actor, project_id, action)
     staged, info = upload.staged, upload.info
@@ -87,7 +88,14 @@ def store_upload(
                 actor.user_id,
                 actor.request_id,
                 project_id,
-                {"sha256": staged.sha256, "size": staged.size, "filename": info.filename},
+                {
+                    "sha256": staged.sha256,
+                    "size": staged.size,
+                    # never the name itself: audit events outlive a destruction
+                    "filename_hmac": project_digest(
+                        db, project_id, info.filename, purpose="filename"
+                    ),
+                },
             ),
         )
     except BaseException:

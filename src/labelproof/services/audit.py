@@ -41,6 +41,7 @@ class AuditAction(StrEnum):
     AUDIT_CHECKPOINT = "audit.checkpoint"
     DESTRUCTION_REQUESTED = "project.destruction_requested"
     PROJECT_DESTROYED = "project.destroyed"
+    CIPHERTEXT_REFUSED = "custody.ciphertext_refused"
 
 
 @dataclass(frozen=True)

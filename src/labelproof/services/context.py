@@ -83,7 +83,7 @@ class Runtime:
 
 
 def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
-    from labelproof.services.custody import chain
+    from labelproof.services.custody import chain, fields
     from labelproof.services.custody.keys import open_custody
     from labelproof.store import migrate as migrations
     from labelproof.store.db import make_engine, make_sessionmaker
@@ -91,12 +91,13 @@ def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings)
     if migrate:
-        migrations.upgrade(engine)
+        migrations.upgrade(engine, key_dir=settings.key_dir)
     custody = open_custody(
         settings.key_dir, engine, checkpoint_every=settings.audit_checkpoint_every
     )
     sessions = make_sessionmaker(engine)
     chain.install(sessions, custody)
+    fields.install(sessions)
     return Runtime(
         settings=settings,
         engine=engine,

@@ -8,14 +8,12 @@ idempotency key: repeating the same request returns the revision it already made
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,6 +24,7 @@ from labelproof.services import schemas
 from labelproof.services.assets import get_task
 from labelproof.services.audit import AuditAction, AuditRecord, record
 from labelproof.services.context import Actor, Runtime
+from labelproof.services.custody.fields import project_digest
 from labelproof.services.permissions import Action
 from labelproof.store.models import AnnotationRevision, Asset, SchemaVersion
 
@@ -155,6 +154,12 @@ def _stale(current: AnnotationRevision | None, base: int) -> StaleRevision:
     )
 
 
+def payload_digest(db: Session, project_id: int, base: int, items: list[dict[str, Any]]) -> str:
+    """The idempotency digest of a save: HMAC-SHA256 of ``{"base", "items"}`` (canonical
+    JSON) under the project's digest key, so the stored value confirms no guessed payload."""
+    return project_digest(db, project_id, {"base": base, "items": items}, purpose="payload")
+
+
 @dataclass(frozen=True)
 class PreparedSave:
     """A save that passed authorization and validation, ready to be committed."""
@@ -166,7 +171,6 @@ class PreparedSave:
     base_revision: int
     idempotency_key: str
     items: list[dict[str, Any]]
-    digest: str
 
 
 def prepare_save(
@@ -193,9 +197,6 @@ def prepare_save(
         schema=schema.definition,
         image=annotypes.ImageSize(width=asset.width, height=asset.height),
     )
-    digest = hashlib.sha256(
-        orjson.dumps({"base": base_revision, "items": items}, option=orjson.OPT_SORT_KEYS)
-    ).hexdigest()
     return PreparedSave(
         task_id=task_id,
         project_id=task.project_id,
@@ -204,7 +205,6 @@ def prepare_save(
         base_revision=base_revision,
         idempotency_key=idempotency_key,
         items=items,
-        digest=digest,
     )
 
 
@@ -222,9 +222,10 @@ def commit_save(
     """
     p = prepared
     get_task(db, actor, task_id=p.task_id, action=action)
+    digest = payload_digest(db, p.project_id, p.base_revision, p.items)
     existing = _by_key(db, p.task_id, p.idempotency_key)
     if existing is not None:
-        return _replay(existing, p.digest, p.idempotency_key)
+        return _replay(existing, digest, p.idempotency_key)
     if schemas.latest_version(db, p.project_id).id != p.schema_version_id:
         raise Conflict(
             "the label schema changed while this save was checked; send it again",
@@ -235,7 +236,7 @@ def commit_save(
         # A retry of this very save may have committed between the two reads above.
         existing = _by_key(db, p.task_id, p.idempotency_key)
         if existing is not None:
-            return _replay(existing, p.digest, p.idempotency_key)
+            return _replay(existing, digest, p.idempotency_key)
         raise _stale(current, p.base_revision)
     revision = AnnotationRevision(
         task_id=p.task_id,
@@ -244,7 +245,7 @@ def commit_save(
         schema_version_id=p.schema_version_id,
         author_id=actor.user_id,
         idempotency_key=p.idempotency_key,
-        payload_sha256=p.digest,
+        payload_sha256=digest,
         annotations=p.items,
     )
     try:
@@ -255,7 +256,7 @@ def commit_save(
         # A concurrent save won the race (same number) or replayed the same key.
         existing = _by_key(db, p.task_id, p.idempotency_key)
         if existing is not None:
-            return _replay(existing, p.digest, p.idempotency_key)
+            return _replay(existing, digest, p.idempotency_key)
         raise _stale(current_revision(db, p.task_id), p.base_revision) from None
     record(
         db,

@@ -18,10 +18,14 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, key_dir: Path | None = None) -> None:
+    """Upgrade to ``revision``. ``key_dir`` (the installation's ``keys`` folder) is needed
+    when existing rows must be sealed (migration 0004); ``$LABELPROOF_MASTER_KEY`` also
+    serves."""
     cfg = alembic_config(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
+        cfg.attributes["key_dir"] = key_dir
         command.upgrade(cfg, revision)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -24,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from labelproof.store.sealed import Sealed
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -163,7 +166,9 @@ class Asset(Base):
         ID, ForeignKey("projects.id"), nullable=False, index=True
     )
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    #: The uploaded file's name, sealed under the project's data key.
+    sealed_filename: Mapped[bytes] = mapped_column("filename", LargeBinary, nullable=False)
+    filename = Sealed[str]("sealed_filename")
     media_type: Mapped[str] = mapped_column(String(100), nullable=False)
     size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
     width: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -201,8 +206,10 @@ class AnnotationRevision(Base):
     )
     author_id: Mapped[int] = mapped_column(ID, ForeignKey("users.id"), nullable=False)
     idempotency_key: Mapped[str] = mapped_column(String(128), nullable=False)
+    #: HMAC-SHA256 of the canonical save under the project's digest key (not a plain hash).
     payload_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    annotations: Mapped[list[Any]] = mapped_column(nullable=False)
+    sealed_annotations: Mapped[bytes] = mapped_column("annotations", LargeBinary, nullable=False)
+    annotations = Sealed[list[Any]]("sealed_annotations", project_via=("tasks", "task_id"))
     created_at: Mapped[datetime] = _ts()
 
 

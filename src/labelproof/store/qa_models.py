@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labelproof.store.models import ID, Base, UTCDateTime, utcnow
+from labelproof.store.sealed import Sealed
 
 
 def _id() -> Mapped[int]:
@@ -25,6 +26,11 @@ def _id() -> Mapped[int]:
 
 def _ts() -> Mapped[datetime]:
     return mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+def _sealed(name: str) -> Mapped[bytes]:
+    """The ciphertext column of a sealed field (``labelproof.store.sealed``)."""
+    return mapped_column(name, LargeBinary, nullable=False)
 
 
 def _fk(target: str, *, nullable: bool = False, index: bool = False) -> Mapped[Any]:
@@ -53,9 +59,11 @@ class QaSopVersion(Base):
     id: Mapped[int] = _id()
     project_id: Mapped[int] = _fk("projects.id")
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    guidelines: Mapped[str] = mapped_column(Text, nullable=False)
+    sealed_guidelines: Mapped[bytes] = _sealed("guidelines")
+    guidelines = Sealed[str]("sealed_guidelines")
     example_asset_ids: Mapped[list[Any]] = mapped_column(nullable=False)
-    changelog: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    sealed_changelog: Mapped[bytes] = _sealed("changelog")
+    changelog = Sealed[str]("sealed_changelog", default="")
     checklist: Mapped[list[Any]] = mapped_column(nullable=False)
     escalation_id: Mapped[int | None] = mapped_column(ID)
     created_by: Mapped[int] = _fk("users.id")
@@ -96,7 +104,8 @@ class QaAnswer(Base):
     id: Mapped[int] = _id()
     task_id: Mapped[int] = _fk("tasks.id", index=True)
     schema_version_id: Mapped[int] = _fk("schema_versions.id")
-    annotations: Mapped[list[Any]] = mapped_column(nullable=False)
+    sealed_annotations: Mapped[bytes] = _sealed("annotations")
+    annotations = Sealed[list[Any]]("sealed_annotations", project_via=("tasks", "task_id"))
     created_by: Mapped[int] = _fk("users.id")
     created_at: Mapped[datetime] = _ts()
 
@@ -138,8 +147,11 @@ class QaRevision(Base):
     sop_version: Mapped[int] = mapped_column(Integer, nullable=False)
     author_id: Mapped[int] = _fk("users.id")
     idempotency_key: Mapped[str] = mapped_column(String(128), nullable=False)
-    payload_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    annotations: Mapped[list[Any]] = mapped_column(nullable=False)
+    payload_sha256: Mapped[str] = mapped_column(String(64), nullable=False)  # HMAC, see fields
+    sealed_annotations: Mapped[bytes] = _sealed("annotations")
+    annotations = Sealed[list[Any]](
+        "sealed_annotations", project_via=("qa_assignments", "assignment_id")
+    )
     created_at: Mapped[datetime] = _ts()
 
 
@@ -161,7 +173,8 @@ class QaEvent(Base):
     task_id: Mapped[int | None] = mapped_column(ID)
     subject_id: Mapped[int | None] = mapped_column(ID)
     dedupe_key: Mapped[str | None] = mapped_column(String(128))
-    details: Mapped[dict[str, Any]] = mapped_column(nullable=False)
+    sealed_details: Mapped[bytes] = _sealed("details")
+    details = Sealed[dict[str, Any]]("sealed_details")
 
 
 class QaEscalation(Base):
@@ -172,9 +185,11 @@ class QaEscalation(Base):
     assignment_id: Mapped[int | None] = mapped_column(ID)
     raised_by: Mapped[int] = _fk("users.id")
     label: Mapped[str | None] = mapped_column(String(200))
-    region: Mapped[dict[str, Any] | None] = mapped_column()
+    sealed_region: Mapped[bytes] = _sealed("region")
+    region = Sealed[dict[str, Any] | None]("sealed_region")
     annotation_id: Mapped[str | None] = mapped_column(String(128))
-    question: Mapped[str] = mapped_column(Text, nullable=False)
+    sealed_question: Mapped[bytes] = _sealed("question")
+    question = Sealed[str]("sealed_question")
     sop_version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = _ts()
 
@@ -185,7 +200,8 @@ class QaEscalationAnswer(Base):
     id: Mapped[int] = _id()
     escalation_id: Mapped[int] = _fk("qa_escalations.id")
     answered_by: Mapped[int] = _fk("users.id")
-    answer: Mapped[str] = mapped_column(Text, nullable=False)
+    sealed_answer: Mapped[bytes] = _sealed("answer")
+    answer = Sealed[str]("sealed_answer", project_via=("qa_escalations", "escalation_id"))
     published_sop_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _ts()
 
@@ -215,7 +231,8 @@ class QaTaskResult(Base):
     task_id: Mapped[int] = _fk("tasks.id", index=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # accepted|consensus|adjudicated
     assignment_id: Mapped[int | None] = mapped_column(ID)
-    annotations: Mapped[list[Any]] = mapped_column(nullable=False)
+    sealed_annotations: Mapped[bytes] = _sealed("annotations")
+    annotations = Sealed[list[Any]]("sealed_annotations")
     agreement: Mapped[dict[str, Any]] = mapped_column(nullable=False)
     created_by: Mapped[int | None] = mapped_column(ID)
     created_at: Mapped[datetime] = _ts()

@@ -30,6 +30,9 @@ from labelproof.errors import ConfigurationError, NotFound
 from labelproof.store.custody_models import ProjectKey
 
 MASTER_KEY_FILE = "master.key"
+#: ``Session.info`` key: data keys made in the session's open transaction (project id ->
+#: key), cached for everyone only once that transaction commits.
+NEW_KEYS = "labelproof.new_data_keys"
 
 __all__ = ["MASTER_KEY_FILE", "Custody", "open_custody"]
 
@@ -57,22 +60,75 @@ class Custody:
     def data_key(self, db: Session, project_id: int, *, create: bool = False) -> DataKey:
         """The project's data key; with ``create``, made (in ``db``'s transaction) if absent.
 
-        Raises ``NotFound`` when the project has no key and ``create`` is false (a destroyed
-        project, or one that never stored a blob).
+        A key made inside an open transaction is cached for other sessions only when that
+        transaction commits, and forgotten on any rollback, savepoints included
+        (``promote_new_keys``), so a rolled-back key never seals anything. Raises
+        ``NotFound`` when the project has no key and ``create`` is false (a destroyed
+        project, or one that never stored anything sealed).
         """
         with self._lock:
             cached = self._data_keys.get(project_id)
         if cached is not None:
             return cached
+        fresh: dict[int, DataKey] = db.info.setdefault(NEW_KEYS, {})
+        if project_id in fresh:
+            return fresh[project_id]
         row = db.scalar(select(ProjectKey).where(ProjectKey.project_id == project_id))
+        made = row is None
         if row is None:
             if not create:
                 raise NotFound(f"project {project_id} has no data key (destroyed or empty)")
             row = self._insert_key(db, project_id)
         key = DataKey(bytes.fromhex(row.key_id), self.provider.unwrap(project_id, row.wrapped))
-        with self._lock:
-            self._data_keys[project_id] = key
+        if made:  # not committed yet: this session only, until it commits
+            fresh[project_id] = key
+        else:
+            with self._lock:
+                self._data_keys[project_id] = key
         return key
+
+    def key_by_id(self, db: Session, key_id: bytes) -> tuple[int, DataKey]:
+        """The project and data key a ciphertext names by its key id.
+
+        Raises ``UnknownKey`` if no project holds it (a destroyed project's key).
+        """
+        with self._lock:
+            for project_id, key in self._data_keys.items():
+                if key.key_id == key_id:
+                    return project_id, key
+        for project_id, key in db.info.get(NEW_KEYS, {}).items():
+            if key.key_id == key_id:
+                return project_id, key
+        # made by another process since start: a plain read that does not flush the session
+        row = (
+            db.connection()
+            .execute(
+                select(ProjectKey.project_id, ProjectKey.wrapped).where(
+                    ProjectKey.key_id == key_id.hex()
+                )
+            )
+            .first()
+        )
+        if row is None:
+            raise UnknownKey(
+                f"no project holds data key {key_id.hex()} (destroyed?)",
+                field="key_id",
+                key_id=key_id.hex(),
+            )
+        project_id = int(row.project_id)
+        key = DataKey(key_id, self.provider.unwrap(project_id, row.wrapped))
+        with self._lock:
+            self._data_keys.setdefault(project_id, key)
+        return project_id, key
+
+    def promote_new_keys(self, db: Session, *, committed: bool) -> None:
+        """After a commit: cache the keys ``db`` made; after any rollback: forget them (they
+        are read again, or made again, on next use)."""
+        fresh = db.info.pop(NEW_KEYS, None)
+        if fresh and committed:
+            with self._lock:
+                for project_id, key in fresh.items():
+                    self._data_keys.setdefault(project_id, key)
 
     def _insert_key(self, db: Session, project_id: int) -> ProjectKey:
         fresh = new_data_key()

@@ -122,13 +122,14 @@ def list_current(db: Session, actor: Actor, *, project_id: int) -> list[QaQualif
 def gold_counts(db: Session, project_id: int, user_id: int) -> tuple[scoring.Counts, int]:
     """Summed counts of the person's scored gold tasks, and how many tasks."""
     total, n = scoring.Counts(), 0
-    for d in db.scalars(
-        select(QaEvent.details).where(
+    for e in db.scalars(
+        select(QaEvent).where(
             QaEvent.project_id == project_id,
             QaEvent.kind == Kind.GOLD_SCORED,
             QaEvent.subject_id == user_id,
         )
     ):
+        d = e.details
         total = total + scoring.Counts(d["correct"], d["matched"], d["missed"], d["extra"])
         n += 1
     return total, n

@@ -9,11 +9,9 @@ Submitting needs every item of the current SOP's self-check checklist acknowledg
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -40,6 +38,7 @@ from labelproof.services.qa.policy import (
 )
 from labelproof.services.qa.qualify import check_gold_bar, current_status
 from labelproof.services.qa.queue import own_assignment, state_of
+from labelproof.services.revisions import payload_digest
 from labelproof.store.models import Task
 from labelproof.store.qa_models import QaAssignment, QaRevision, QaTaskResult
 
@@ -120,9 +119,7 @@ def append_revision(
     task = db.get(Task, a.task_id)
     assert task is not None
     items, schema_id = validate_for_task(db, task, annotations)
-    digest = hashlib.sha256(
-        orjson.dumps({"base": base_revision, "items": items}, option=orjson.OPT_SORT_KEYS)
-    ).hexdigest()
+    digest = payload_digest(db, a.project_id, base_revision, items)
     existing = _by_key(db, a.id, idempotency_key)
     if existing is not None:
         if existing.payload_sha256 != digest:
