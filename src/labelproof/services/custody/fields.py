@@ -188,6 +188,19 @@ def _after_insert(mapper: Mapper[Any], connection: Any, obj: Any) -> None:
             attributes.set_committed_value(obj, spec.column_attr, values[column])
 
 
+def _refuse_unsealed(_mapper: Mapper[Any], _connection: Any, obj: Any) -> None:
+    """A session without the sealing hooks must not store a placeholder as if sealed."""
+    if _SEAL_CONTEXT in obj.__dict__:
+        return
+    for spec in sealed_fields(type(obj)):
+        if spec.is_pending(obj):
+            raise ConfigurationError(
+                f"{type(obj).__name__}.{spec.name} is sealed: write it through a session of"
+                " the runtime (open_runtime), which holds the keys",
+                field=spec.name,
+            )
+
+
 # --- load: open ---------------------------------------------------------------------------
 
 
@@ -286,6 +299,8 @@ def install(sessions: sessionmaker[Session]) -> None:
         event.listen(Base, "load", _on_load, propagate=True)
         event.listen(Base, "refresh", _on_refresh, propagate=True)
         event.listen(Base, "after_insert", _after_insert, propagate=True)
+        event.listen(Base, "before_insert", _refuse_unsealed, propagate=True)
+        event.listen(Base, "before_update", _refuse_unsealed, propagate=True)
         _installed_on_models = True
     event.listen(sessions, "before_flush", _before_flush)
     event.listen(sessions, "after_commit", _after_commit)
