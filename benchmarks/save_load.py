@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 HERE = Path(__file__).resolve().parent
+PASSWORD = "bench-" + uuid.uuid4().hex
 SCHEMA = {
     "classes": [
         {"name": "car", "types": ["box", "polygon"]},
@@ -94,7 +95,7 @@ def seed(data_dir: Path, n: int) -> list[tuple[int, str]]:
             org_name="Bench",
             org_slug="bench",
             email="root@bench.test",
-            password="x" * 16,
+            password=PASSWORD,
             request_id=new_request_id(),
         )
         actor = accounts.actor_for(root)
@@ -112,7 +113,7 @@ def seed(data_dir: Path, n: int) -> list[tuple[int, str]]:
                 org_id=actor.org_id,
                 email=f"a{i}@bench.test",
                 display_name=f"a{i}",
-                password="x" * 16,
+                password=PASSWORD,
             )
             projects.set_member(db, actor, project_id=project.id, user_id=user.id, role="annotator")
             _cred, token = accounts.create_token(db, accounts.actor_for(user), name="bench")
