@@ -3,34 +3,48 @@
 When every record in a chunk has the same layout as the first one (same keys, in the same
 order, same whitespace; only numbers differ) and that layout is a plain box
 (``id``/``image_id``/``category_id``/``bbox``/``area``/``iscrowd``/``segmentation: []``),
-the chunk's numbers are read with one ``numpy.fromstring`` call (over the text reduced to
-its numbers, about 40% of its bytes) and reshaped to one row per record. The layout check
-compares the text with the digits removed to the first record's layout repeated, so any
-other record (a polygon, a string, ``true``, an exponent) makes the check fail and the
-chunk is parsed with orjson instead.
+the chunk's numbers are parsed with vectorised code (:mod:`._decimal`, exact) and reshaped
+to one row per record. Anything else makes :func:`box_rows` return None and the chunk is
+parsed with orjson, which validates fully.
+
+Three checks prove the layout without a Python object per record:
+
+1. *Skeleton*: the chunk with the number characters ``0-9 . - +`` deleted equals the first
+   record's skeleton repeated (with the separator between records). Letters, ``e`` and
+   ``E`` included, are kept, so an exponent, ``true`` or a string fails here.
+2. *Slots*: the chunk reduced to its numbers (letters, quotes and ``{`` deleted, every other
+   byte a space) has exactly the first record's count of number tokens per record, each
+   preceded by exactly as many delimiters as in the first record. A digit slipped into a
+   key, or a value missing next to an extra token, moves a token off its slot.
+3. *Tokens*: every token is ``-?[0-9]+(\\.[0-9]+)?`` (JSON's leading-zero rule is not
+   checked); the first record's values equal orjson's.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-_NUMBER_CHARS = b"0123456789.-+"
-_DELETE = b"0123456789.-+eE"
-_COMMA_TO_SPACE = bytes(32 if c == ord(",") else c for c in range(256))
-_NOT_NUMBER = bytes(c for c in range(256) if c not in _NUMBER_CHARS and c != ord(","))
-"""Deleting these and turning commas into spaces leaves the numbers, space-separated (in
-JSON, two numbers always have a comma between them)."""
+from labelproof.formats import _decimal
+
+_NUMBER = b"0123456789.-+"
+_LETTERS = bytes(c for c in range(256) if chr(c).isascii() and (chr(c).isalpha() or c == 95))
+_GONE = _LETTERS + b'"{'
+"""Deleted from the numbers text: they occur only inside keys or before a key, where any
+number character slipped in lands in a slot that must stay empty."""
+_TO_SPACE = bytes(c if c in _NUMBER else 32 for c in range(256))
+_PAD = b" " * _decimal.PAD
 _FIELDS = ("id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation")
+_EXACT_INT = 2.0**53
 
 
-def _layout(first: dict[str, Any]) -> list[str] | None:
-    """Numeric slot names in text order, or None when the record is not a plain box."""
+def _layout(first: dict[str, Any]) -> tuple[list[str], list[float]] | None:
+    """(numeric slot names in text order, their values), or None when not a plain box."""
     slots: list[str] = []
+    values: list[float] = []
     for key, value in first.items():
         if key not in _FIELDS:
             return None
@@ -38,20 +52,29 @@ def _layout(first: dict[str, Any]) -> list[str] | None:
             if value != []:
                 return None
         elif key == "bbox":
-            if not (isinstance(value, list) and len(value) == 4):
+            if not (
+                isinstance(value, list)
+                and len(value) == 4
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            ):
                 return None
             slots += ["x", "y", "w", "h"]
+            values += [float(v) for v in value]
         elif isinstance(value, bool) or not isinstance(value, int | float):
             return None
         else:
             slots.append(key)
-    return slots if {"x", "image_id", "category_id"} <= set(slots) else None
+            values.append(float(value))
+    return (slots, values) if {"x", "image_id", "category_id"} <= set(slots) else None
 
 
 def box_rows(chunk: bytes) -> dict[str, NDArray[np.float64]] | None:
-    """Columns (slot name -> (N,) float64) of a chunk of plain box records, or None."""
+    """Columns (slot name -> (N,) float64) of a chunk of plain box records, or None.
+
+    ``chunk`` is a comma-separated run of JSON objects (as cut by ``_json_stream``); None
+    means "not provably a run of plain box records: parse it with orjson".
+    """
     end = chunk.find(b"}")
-    nxt = chunk.find(b"{", end)
     if end < 0:
         return None
     try:
@@ -60,25 +83,38 @@ def box_rows(chunk: bytes) -> dict[str, NDArray[np.float64]] | None:
         return None
     if not isinstance(first, dict):
         return None
-    slots = _layout(first)
-    if slots is None:
+    found = _layout(first)
+    if found is None:
         return None
-    tmpl = chunk[: end + 1].translate(None, _DELETE)
-    sep = chunk[end + 1 : nxt].translate(None, _DELETE) if nxt > 0 else b","
-    skeleton = chunk.translate(None, _DELETE)
+    slots, first_values = found
+    k = len(slots)
+    # 1. skeleton
+    nxt = chunk.find(b"{", end)
+    tmpl = chunk[: end + 1].translate(None, _NUMBER)
+    sep = chunk[end + 1 : nxt].translate(None, _NUMBER) if nxt > 0 else b","
+    skeleton = chunk.translate(None, _NUMBER)
     unit = len(tmpl) + len(sep)
     n = (len(skeleton) + len(sep)) // unit
     if n * unit - len(sep) != len(skeleton) or skeleton != (tmpl + sep) * (n - 1) + tmpl:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            numbers = chunk.translate(_COMMA_TO_SPACE, _NOT_NUMBER)
-            values = np.fromstring(numbers, dtype=np.float64, sep=" ")
-        except ValueError:
-            return None
-    k = len(slots)
-    if values.shape[0] != n * k or (n and np.abs(values).max() >= 2.0**53):
+    del skeleton
+    # 2. slots
+    text = np.frombuffer(_PAD + chunk.translate(_TO_SPACE, _GONE) + b" ", np.uint8)
+    starts, ends = _decimal.spans(text)
+    if starts.shape[0] != n * k:
+        return None
+    spaces_per_record = len((tmpl + sep).translate(None, _GONE))
+    length = ends - starts
+    before = starts - np.cumsum(length) + length  # delimiter bytes before each token
+    offsets = before[:k] - before[0]
+    want = (np.arange(n, dtype=np.int64) * spaces_per_record)[:, None] + offsets[None, :]
+    if not np.array_equal(before.reshape(n, k) - before[0], want):
+        return None
+    # 3. tokens
+    values = _decimal.parse(text, starts, ends)
+    if values is None or values[:k].tolist() != first_values:
+        return None
+    if n and float(np.abs(values).max()) >= _EXACT_INT:
         return None  # (integers beyond 2**53 are not exact as floats: orjson reads them)
     table = values.reshape(n, k)
     return {name: table[:, i] for i, name in enumerate(slots)}
