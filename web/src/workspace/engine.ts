@@ -421,23 +421,29 @@ export class Engine implements ToolHost {
     const v = this.view;
     const select = this.tools.select as SelectTool;
     const confidences: [Annotation, string][] = [];
+    // one batch per colour: a selection of thousands costs a few fill/stroke calls
+    const batches = new Map<string, ReturnType<typeof newBatch>>();
+    let label: (() => void) | null = null;
     for (const id of this.editingIds()) {
       const a = select.previewFor(id) ?? this.doc.get(id);
       if (!a || this.doc.hidden.has(id)) continue;
       if (this.tool.editing?.() === id && this.tool !== select) continue; // the tool draws it
       const c = this.color(a.label);
       if (a.type === "mask") drawMask(ctx, a, v, this.masks, c);
-      const b = newBatch();
+      let b = batches.get(c);
+      if (!b) batches.set(c, (b = newBatch()));
       traceAnnotation(b, a, v, this.skeleton(a.label));
-      flushBatch(ctx, b, c, 0.28, 2.5);
       if (a.source === "model") confidences.push([a, c]);
       const bounds = this.doc.index.bounds(id);
       if (bounds && id === this.doc.selected) {
         const [x, y] = v.toScreen(bounds.x0, bounds.y0);
         const model = a.source === "model" ? ` · suggestion ${confidenceText(a.confidence)}` : "";
-        drawLabel(ctx, `${a.label}${model}${this.doc.locked.has(id) ? " (locked)" : ""}`, x, Math.max(16, y - 2), c);
+        const text = `${a.label}${model}${this.doc.locked.has(id) ? " (locked)" : ""}`;
+        label = () => drawLabel(ctx, text, x, Math.max(16, y - 2), c);
       }
     }
+    for (const [c, b] of batches) flushBatch(ctx, b, c, 0.28, 2.5);
+    label?.();
     drawConfidences(ctx, v, this.doc, confidences.filter(([a]) => a.id !== this.doc.selected));
     this.tool.overlay(ctx);
     if (this.tool !== select && this.doc.selected) select.overlay(ctx);

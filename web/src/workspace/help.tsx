@@ -33,28 +33,34 @@ export const SHORTCUTS: [string, string][] = [
   ["?", "This help"],
 ];
 
+const HALF = Math.ceil(SHORTCUTS.length / 2);
+
 export function HelpOverlay({ onClose }: { onClose: () => void }) {
   return (
     <div class="modal-backdrop" onClick={onClose} data-testid="help">
       <div class="modal help" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" onClick={(e) => e.stopPropagation()}>
         <h2>Keyboard shortcuts</h2>
-        <table>
-          <tbody>
-            {SHORTCUTS.map(([k, d]) => (
-              <tr key={k}>
-                <td>
-                  {k.split(" / ").map((part, i) => (
-                    <span key={i}>
-                      {i > 0 && " / "}
-                      <kbd>{part}</kbd>
-                    </span>
-                  ))}
-                </td>
-                <td>{d}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div class="help-cols">
+          {[SHORTCUTS.slice(0, HALF), SHORTCUTS.slice(HALF)].map((rows, col) => (
+            <table key={col}>
+              <tbody>
+                {rows.map(([k, d]) => (
+                  <tr key={k}>
+                    <td>
+                      {k.split(" / ").map((part, i) => (
+                        <span key={i}>
+                          {i > 0 && " / "}
+                          <kbd>{part}</kbd>
+                        </span>
+                      ))}
+                    </td>
+                    <td>{d}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ))}
+        </div>
         <div class="modal-actions">
           <button class="btn primary" onClick={onClose}>
             Close
