@@ -19,7 +19,7 @@ import orjson
 from labelproof.formats import _numfmt as nf
 from labelproof.formats import _yaml
 from labelproof.formats._box_order import BoxesByImage
-from labelproof.formats._media import check_relpath, place_image, write_bytes
+from labelproof.formats._media import check_relpath, place_image
 from labelproof.formats.model import Annotation, Dataset
 from labelproof.formats.report import LossReport, where
 
@@ -155,23 +155,25 @@ def write_yolo(ds: Dataset, out: Path, report: LossReport) -> None:
     sidecar: dict[str, dict[str, list[int]]] = defaultdict(dict)
     label_dirs = {split: str(out / "labels" / split) for split in splits}
     batches = by_image.batches(ROWS_PER_BATCH) if by_image else [(0, len(ds.images))]
-    for lo, hi in batches:
-        box_text, at = _box_lines(ds, task, cls_of, by_image, lo, hi)
-        view = memoryview(box_text)
-        for k, im in enumerate(ds.images[lo:hi]):
-            rel = check_relpath(im.file_name, f"image {im.id}")
-            sidecar[im.split][rel] = [im.width, im.height, im.id]
-            if im.path is not None:
-                place_image(im, out / "images" / im.split)
-            blocks = text.get(im.id)
-            if at[k] == at[k + 1] and not blocks:
-                continue
-            dst = f"{label_dirs[im.split]}/{os.path.splitext(rel)[0]}.txt"
-            if "/" in rel:
-                os.makedirs(os.path.dirname(dst), exist_ok=True)
-            lines = view[at[k] : at[k + 1]]
-            write_bytes(dst, bytes(lines) + b"".join(blocks) if blocks else lines)
-        del view, box_text
+    with _LabelFiles(label_dirs) as files:
+        for lo, hi in batches:
+            box_text, at = _box_lines(ds, task, cls_of, by_image, lo, hi)
+            view = memoryview(box_text)
+            for k, im in enumerate(ds.images[lo:hi]):
+                name = im.file_name
+                if "/" in name or "\\" in name or name[1:2] == ":" or name in ("", ".."):
+                    rel = check_relpath(name, f"image {im.id}")
+                else:
+                    rel = name
+                sidecar[im.split][rel] = [im.width, im.height, im.id]
+                if im.path is not None:
+                    place_image(im, out / "images" / im.split)
+                blocks = text.get(im.id)
+                if at[k] == at[k + 1] and not blocks:
+                    continue
+                lines = view[at[k] : at[k + 1]]
+                files.write(im.split, rel, bytes(lines) + b"".join(blocks) if blocks else lines)
+            del view, box_text
     report.images += len(ds.images)
     (out / SIDECAR).write_bytes(orjson.dumps(sidecar))
     doc: dict[str, Any] = {"path": "."}
@@ -187,6 +189,48 @@ def write_yolo(ds: Dataset, out: Path, report: LossReport) -> None:
         doc["skeleton"] = [list(e) for e in skeleton.edges]
     doc["task"] = task
     (out / "data.yaml").write_text(_yaml.dump(doc), encoding="utf-8")
+
+
+class _LabelFiles:
+    """Creates label files ``<split folder>/<image name less its extension>.txt``.
+
+    Names without a folder are opened relative to the split folder's descriptor (no path
+    walk per file); each file is one ``open`` + ``write`` + ``close``.
+    """
+
+    _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+
+    def __init__(self, folders: dict[str, str]) -> None:
+        self.folders = folders
+        self.fds: dict[str, int] = {}
+
+    def __enter__(self) -> _LabelFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+    def write(self, split: str, rel: str, data: bytes | memoryview) -> None:
+        """Write ``data`` as the label file of image file ``rel`` (a checked relative path)."""
+        if rel[0] != "." and "/" not in rel:
+            dot = rel.rfind(".")
+            name = (rel[:dot] if dot > 0 else rel) + ".txt"
+            folder = self.fds.get(split)
+            if folder is None:
+                folder = self.fds[split] = os.open(self.folders[split], os.O_RDONLY)
+            fd = os.open(name, self._FLAGS, 0o644, dir_fd=folder)
+        else:
+            dst = f"{self.folders[split]}/{os.path.splitext(rel)[0]}.txt"
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            fd = os.open(dst, self._FLAGS, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
 
 def _report_props(a: Annotation, report: LossReport, ex: str) -> None:
