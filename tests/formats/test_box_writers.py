@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labelproof.errors import InvalidDataset
 from labelproof.formats import get_codec
@@ -43,3 +45,27 @@ def test_yolo_label_file_names(tmp_path: Path) -> None:
 def test_yolo_refuses_names_leaving_the_folder(tmp_path: Path, bad: str) -> None:
     with pytest.raises(InvalidDataset, match="relative path"):
         get_codec("yolo").write(_dataset(["ok.jpg", bad]), tmp_path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab&<>\"\n\t\r' é", max_size=20))
+def test_cvat_escape_equals_saxutils(text: str) -> None:
+    from xml.sax.saxutils import escape as sax_escape
+
+    from labelproof.formats._cvat_write import _ATTR, escape, q
+
+    assert escape(text) == sax_escape(text)
+    assert q(text) == sax_escape(text, _ATTR)
+
+
+def test_cvat_image_names_are_escaped_only_when_needed(tmp_path: Path) -> None:
+    from defusedxml import ElementTree
+
+    names = ["plain.jpg", 'a&b "c" <d>.jpg']
+    for ds_names in (names[:1], names):
+        out = tmp_path / str(len(ds_names))
+        out.mkdir()
+        get_codec("cvat").write(_dataset(ds_names), out)
+        root = ElementTree.parse(out / "annotations.xml").getroot()
+        assert [im.get("name") for im in root.iter("image")] == ds_names
+        assert [len(im.findall("box")) for im in root.iter("image")] == [1] * len(ds_names)

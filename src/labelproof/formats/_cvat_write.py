@@ -6,7 +6,6 @@ import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -21,6 +20,15 @@ _ATTR = {'"': "&quot;", "\n": "&#10;", "\t": "&#9;", "\r": "&#13;"}
 
 
 _NEEDS_ESCAPE = re.compile(r'[&<>"\n\t\r]')
+
+
+def escape(text: str, entities: dict[str, str] | None = None) -> str:
+    """``&``, ``<``, ``>`` (and the keys of ``entities``) as XML entities; the same as
+    ``xml.sax.saxutils.escape``, without importing it (it pulls in ``urllib``)."""
+    s = text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    for key, value in (entities or {}).items():
+        s = s.replace(key, value)
+    return s
 
 
 def q(text: Any) -> str:
@@ -177,14 +185,17 @@ def write_cvat(ds: Dataset, out: Path, report: LossReport) -> None:
             b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
         )
         f.write(_meta(ds).encode())
+        names = [im.file_name for im in ds.images]
+        if _NEEDS_ESCAPE.search("".join(names)):  # one search for all names
+            names = [q(n) for n in names]
+        subsets = {s: f' subset="{q(s)}"' if named_subset else "" for s in splits}
         for lo, hi in boxes.batches():
             text, offsets = boxes.text(lo, hi)
             view = memoryview(text)
             parts: list[bytes | memoryview] = []
             for k, im in enumerate(ds.images[lo:hi]):
-                subset = f' subset="{q(im.split)}"' if named_subset else ""
                 parts.append(
-                    f'  <image id="{im.id}" name="{q(im.file_name)}"{subset} '
+                    f'  <image id="{im.id}" name="{names[lo + k]}"{subsets[im.split]} '
                     f'width="{im.width}" height="{im.height}">\n'.encode()
                 )
                 if offsets[k + 1] > offsets[k]:
