@@ -64,3 +64,36 @@ def test_blob_digest_must_be_hex(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
     with pytest.raises(NotFound):
         store.read("../../etc/passwd")
+
+
+def test_every_migration_upgrades_a_populated_sqlite_database(tmp_path: Path) -> None:
+    """Each migration runs on a database that already holds rows (SQLite refuses table
+    rebuilds of referenced tables with foreign keys on, which a fresh database hides)."""
+    from sqlalchemy import text
+
+    from labelproof.config import load_settings
+    from labelproof.store import migrate
+    from labelproof.store.db import make_engine
+
+    settings = load_settings(tmp_path)
+    engine = make_engine(settings)
+    migrate.upgrade(engine, "0001", key_dir=tmp_path / "keys")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO organizations (name, slug, created_at) "
+                "VALUES ('o', 'o', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (org_id, email, display_name, password_hash, is_org_admin, "
+                "is_superuser, failed_logins, created_at) "
+                "VALUES (1, 'a@b.test', 'a', 'x', 1, 1, 0, '2026-01-01 00:00:00')"
+            )
+        )
+    migrate.upgrade(engine, "head", key_dir=tmp_path / "keys")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT email FROM users")).scalars().all() == ["a@b.test"]
+        assert conn.execute(text("SELECT slug FROM organizations")).scalars().all() == ["o"]
+    engine.dispose()

@@ -21,23 +21,23 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("require_totp", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("totp_secret", sa.String(length=200), nullable=True))
-        batch_op.add_column(
-            sa.Column("totp_enabled_at", sa.DateTime(timezone=True), nullable=True)
-        )
-        batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
-        batch_op.add_column(
-            sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True)
-        )
-    with op.batch_alter_table("credentials", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("client_ip", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("user_agent", sa.String(length=200), nullable=True))
+    # Plain ADD COLUMN (SQLite 3.35+ and PostgreSQL): a batch "move and copy" would drop and
+    # rebuild tables that other tables reference, which SQLite refuses with foreign keys on.
+    op.add_column(
+        "organizations",
+        sa.Column("require_totp", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column("users", sa.Column("totp_secret", sa.String(length=200), nullable=True))
+    op.add_column("users", sa.Column("totp_enabled_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+    op.add_column(
+        "users", sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column(
+        "credentials", sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column("credentials", sa.Column("client_ip", sa.String(length=64), nullable=True))
+    op.add_column("credentials", sa.Column("user_agent", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
