@@ -20,6 +20,7 @@ from labelproof.services import accounts, projects, revisions
 from labelproof.services.context import new_request_id
 from labelproof.services.permissions import MATRIX, Action, Role
 from labelproof.store.db import transaction
+from tests.api.account_routes import ACCOUNT_ROUTES
 from tests.qa.matrix import QA_ROUTES
 from tests.world import PASSWORD, SCHEMA, World, png_bytes
 
@@ -330,6 +331,10 @@ ROUTES.update(
         ),
     }
 )
+
+
+# Account security: second factor, sessions, passwords, the org policy.
+ROUTES.update({op: Route(access, call) for op, (access, call) in ACCOUNT_ROUTES.items()})
 
 ACTORS = [r.value for r in Role] + ["orgadmin", "outsider"]
 

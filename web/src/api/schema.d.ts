@@ -15,9 +15,54 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Sign in with email and password; sets an HttpOnly session cookie.
+         * @description Sign in with email and password; sets an HttpOnly session cookie and the readable
+         *     ``labelproof_csrf`` cookie whose value unsafe requests echo in ``X-CSRF-Token``.
+         *
+         *     With a second factor enrolled (or required by the organisation) no cookie is set yet:
+         *     the answer carries ``second_factor`` and a short-lived ``pending_token``. Attempts are
+         *     rate-limited per client address and per account (429, ``Retry-After``).
          */
         post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login/second-factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Login Second Factor
+         * @description Complete a sign-in with the authenticator's code (a used code is refused).
+         */
+        post: operations["login_second_factor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login/enrol": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Login Enrol Totp
+         * @description Set up the second factor your organisation requires, during sign-in (shown once).
+         */
+        post: operations["login_enrol_totp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -103,6 +148,208 @@ export interface paths {
          * @description Revoke one of your API tokens.
          */
         delete: operations["revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/security": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Account Security
+         * @description Your second factor and your organisation's policy.
+         */
+        get: operations["get_account_security"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Password
+         * @description Change your password (the current one is asked); your other sessions end.
+         */
+        post: operations["change_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sessions
+         * @description Your open browser sessions (``current`` marks this one).
+         */
+        get: operations["list_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Session
+         * @description End one of your sessions.
+         */
+        delete: operations["revoke_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sessions/revoke-others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Other Sessions
+         * @description End every session of yours except this one.
+         */
+        post: operations["revoke_other_sessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/totp/enrol": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enrol Totp
+         * @description Start setting up an authenticator app (password asked again); the secret is shown
+         *     once; confirm with its first code.
+         */
+        post: operations["enrol_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Totp
+         * @description Turn the second factor on with the first code from the app.
+         */
+        post: operations["confirm_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable Totp
+         * @description Turn the second factor off (password and a current code).
+         */
+        post: operations["disable_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke User Sessions
+         * @description End a user's sessions, and with ``include_tokens`` their API tokens (org admins).
+         */
+        post: operations["revoke_user_sessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/{org_id}/security": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Org Security
+         * @description Require a second factor for every member (org admins); sessions of members without
+         *     one end, and they set it up at their next sign-in.
+         */
+        put: operations["set_org_security"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1219,6 +1466,148 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/audit/{event_id}/proof": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Audit Proof
+         * @description An inclusion proof of one audit event under a signed checkpoint (verify it offline
+         *     with `labelproof audit proof-verify` and the installation's public key).
+         */
+        get: operations["get_audit_proof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Audit Public Key
+         * @description The Ed25519 public key that signs audit checkpoints and destruction certificates.
+         */
+        get: operations["get_audit_public_key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Audit Checkpoint
+         * @description Sign a checkpoint of the audit log now (organisation admins).
+         */
+        post: operations["create_audit_checkpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}/clearance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set User Clearance
+         * @description Replace a user's data-classification clearance (organisation admins).
+         */
+        put: operations["set_user_clearance"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/destruction-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Project Destruction
+         * @description Ask for a project's destruction; a second admin of the project must approve it.
+         */
+        post: operations["request_project_destruction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/destruction-requests/{request_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Project Destruction
+         * @description Approve (as a second person) and carry out a destruction; returns the signed
+         *     certificate of destruction.
+         */
+        post: operations["approve_project_destruction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/destruction-certificates/{certificate_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Destruction Certificate
+         * @description A signed certificate of destruction (organisation admins).
+         */
+        get: operations["get_destruction_certificate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -1243,6 +1632,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountSecurityOut */
+        AccountSecurityOut: {
+            /** Totp Enabled */
+            totp_enabled: boolean;
+            /** Totp Enrolment Pending */
+            totp_enrolment_pending: boolean;
+            /** Org Requires Totp */
+            org_requires_totp: boolean;
+            /** Password Changed At */
+            password_changed_at: string | null;
+        };
         /** AdjudicateIn */
         AdjudicateIn: {
             /** Annotations */
@@ -1380,6 +1780,8 @@ export interface components {
              * Format: date-time
              */
             expires_at: string;
+            /** Feedback */
+            feedback?: components["schemas"]["FeedbackOut"][];
         };
         /** AuditOut */
         AuditOut: {
@@ -1500,6 +1902,80 @@ export interface components {
         ClaimOut: {
             assignment: components["schemas"]["AssignmentOut"] | null;
         };
+        /** ClearanceIn */
+        ClearanceIn: {
+            /**
+             * Clearances
+             * @description pii, phi, cui
+             */
+            clearances?: string[];
+            /**
+             * Baa Signed
+             * @default false
+             */
+            baa_signed: boolean;
+            /**
+             * Training Done
+             * @default false
+             */
+            training_done: boolean;
+        };
+        /** ClearanceOut */
+        ClearanceOut: {
+            /** User Id */
+            user_id: number;
+            /** Email */
+            email: string;
+            /** Clearance */
+            clearance: {
+                [key: string]: unknown;
+            };
+        };
+        /** CodeIn */
+        CodeIn: {
+            /** Code */
+            code: string;
+        };
+        /** DestructionIn */
+        DestructionIn: {
+            /** Reason */
+            reason: string;
+        };
+        /** DestructionRequestOut */
+        DestructionRequestOut: {
+            /** Id */
+            id: number;
+            /** Project Id */
+            project_id: number;
+            /** Requested By */
+            requested_by: number;
+            /** Reason */
+            reason: string;
+            /** Status */
+            status: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** DisableTotpIn */
+        DisableTotpIn: {
+            /** Password */
+            password: string;
+            /** Code */
+            code: string;
+        };
+        /**
+         * EnrolmentOut
+         * @description The new TOTP secret, shown once (base32, and as an otpauth:// URI for a QR code).
+         */
+        EnrolmentOut: {
+            /** Secret */
+            secret: string;
+            /** Otpauth Uri */
+            otpauth_uri: string;
+        };
         /** ErrorIn */
         ErrorIn: {
             /**
@@ -1605,6 +2081,26 @@ export interface components {
             /** Limit */
             limit: number;
         };
+        /**
+         * FeedbackOut
+         * @description Why work came back for rework: the reviewer's errors and comment (no stage, no task
+         *     kind, so gold and audited work read like any other).
+         */
+        FeedbackOut: {
+            /** Cycle */
+            cycle: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Errors */
+            errors: {
+                [key: string]: unknown;
+            }[];
+            /** Comment */
+            comment: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1616,6 +2112,28 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+        };
+        /**
+         * LoginOut
+         * @description A session (cookies set, ``csrf_token`` for ``X-CSRF-Token``) or a pending second step.
+         *
+         *     With ``second_factor`` set no cookie is set: send ``pending_token`` and a code to
+         *     ``/api/auth/login/second-factor`` (``"enrol"``: first get a secret from
+         *     ``/api/auth/login/enrol``).
+         */
+        LoginOut: {
+            user: components["schemas"]["UserOut"];
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Second Factor */
+            second_factor?: ("totp" | "enrol") | null;
+            /** Pending Token */
+            pending_token?: string | null;
+            /** Csrf Token */
+            csrf_token?: string | null;
         };
         /** MemberIn */
         MemberIn: {
@@ -1651,6 +2169,23 @@ export interface components {
             /** Slug */
             slug: string;
         };
+        /** OrgSecurityIn */
+        OrgSecurityIn: {
+            /** Require Totp */
+            require_totp: boolean;
+        };
+        /** OrgSecurityOut */
+        OrgSecurityOut: {
+            /** Org Id */
+            org_id: number;
+            /** Require Totp */
+            require_totp: boolean;
+            /**
+             * Sessions Ended
+             * @description sessions of members without a second factor ended
+             */
+            sessions_ended: number;
+        };
         /** Page[AssetOut] */
         Page_AssetOut_: {
             /** Items */
@@ -1683,6 +2218,23 @@ export interface components {
             offset: number;
             /** Limit */
             limit: number;
+        };
+        /** PasswordChangeIn */
+        PasswordChangeIn: {
+            /** Current Password */
+            current_password: string;
+            /** New Password */
+            new_password: string;
+        };
+        /** PasswordIn */
+        PasswordIn: {
+            /** Password */
+            password: string;
+        };
+        /** PendingIn */
+        PendingIn: {
+            /** Pending Token */
+            pending_token: string;
         };
         /** PolicyIn */
         PolicyIn: {
@@ -1810,6 +2362,19 @@ export interface components {
             assignment: components["schemas"]["StaffAssignmentOut"];
             revision: components["schemas"]["labelproof__api__routers__qa_bodies__RevisionOut"] | null;
         };
+        /** RevokeUserSessionsIn */
+        RevokeUserSessionsIn: {
+            /**
+             * Include Tokens
+             * @default false
+             */
+            include_tokens: boolean;
+        };
+        /** RevokedOut */
+        RevokedOut: {
+            /** Revoked */
+            revoked: number;
+        };
         /**
          * SaveOut
          * @description The revision a save made (or, on a replay, had made); its annotations are the ones
@@ -1868,14 +2433,35 @@ export interface components {
              */
             created_at: string;
         };
-        /** SessionOut */
-        SessionOut: {
-            user: components["schemas"]["UserOut"];
+        /** SecondFactorIn */
+        SecondFactorIn: {
+            /** Pending Token */
+            pending_token: string;
             /**
-             * Expires At
+             * Code
+             * @description 6 digits from the authenticator app
+             */
+            code: string;
+        };
+        /** SessionInfoOut */
+        SessionInfoOut: {
+            /** Id */
+            id: number;
+            /**
+             * Created At
              * Format: date-time
              */
-            expires_at: string;
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Client Ip */
+            client_ip: string | null;
+            /** User Agent */
+            user_agent: string | null;
+            /** Current */
+            current: boolean;
         };
         /** SopIn */
         SopIn: {
@@ -1984,6 +2570,24 @@ export interface components {
              */
             mode: "single" | "consensus" | "gold";
         };
+        /**
+         * TilesOut
+         * @description A Deep Zoom pyramid: level ``max_level`` is full resolution, each level below halves.
+         */
+        TilesOut: {
+            /** Width */
+            width: number;
+            /** Height */
+            height: number;
+            /** Tile Size */
+            tile_size: number;
+            /** Overlap */
+            overlap: number;
+            /** Format */
+            format: string;
+            /** Max Level */
+            max_level: number;
+        };
         /** TokenCreated */
         TokenCreated: {
             /** Id */
@@ -2026,6 +2630,14 @@ export interface components {
             created_at: string;
             /** Expires At */
             expires_at: string | null;
+        };
+        /** TotpEnabledOut */
+        TotpEnabledOut: {
+            /**
+             * Enabled At
+             * Format: date-time
+             */
+            enabled_at: string;
         };
         /** UserIn */
         UserIn: {
@@ -2190,7 +2802,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionOut"];
+                    "application/json": components["schemas"]["LoginOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    login_second_factor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecondFactorIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    login_enrol_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PendingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolmentOut"];
                 };
             };
             /** @description Validation Error */
@@ -2312,6 +2990,295 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_account_security: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountSecurityOut"];
+                };
+            };
+        };
+    };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionInfoOut"][];
+                };
+            };
+        };
+    };
+    revoke_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_other_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedOut"];
+                };
+            };
+        };
+    };
+    enrol_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    confirm_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnabledOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    disable_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DisableTotpIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_user_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeUserSessionsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_org_security: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrgSecurityIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgSecurityOut"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -2942,9 +3909,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: number | string;
-                    };
+                    "application/json": components["schemas"]["TilesOut"];
                 };
             };
             /** @description Validation Error */
@@ -3308,6 +4273,10 @@ export interface operations {
             query: {
                 /** @description A codec name (see `labelproof formats`). */
                 format: string;
+                /** @description all: working revisions; accepted: QA-accepted. */
+                scope?: string;
+                /** @description Only this batch's tasks. */
+                batch_id?: number | null;
             };
             header?: never;
             path: {
@@ -4448,6 +5417,220 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_audit_proof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+                event_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_audit_public_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+    };
+    create_audit_checkpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    set_user_clearance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClearanceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClearanceOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    request_project_destruction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DestructionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DestructionRequestOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approve_project_destruction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_destruction_certificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                certificate_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Validation Error */
