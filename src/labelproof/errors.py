@@ -17,6 +17,7 @@ exit code 2 with the message, never a traceback.
     ├── NotFound                      absent, or not visible to the caller (HTTP 404)
     ├── Conflict                      state changed under the caller (HTTP 409)
     │   └── StaleRevision             a save on a base revision that is no longer current
+    ├── RateLimited                   too many attempts; retry after N s (HTTP 429)
     ├── UpstreamError                 another service (e.g. Label Studio) failed (HTTP 502)
     └── ConfigurationError            the installation is set up wrongly (HTTP 500 / exit 2)
 """
@@ -90,6 +91,17 @@ class StaleRevision(Conflict):
     code = "stale_revision"
 
 
+class RateLimited(LabelproofError):
+    """Too many attempts; ``retry_after`` seconds (an integer >= 1) until the next one."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, scope: str) -> None:
+        super().__init__(message, retry_after=retry_after, scope=scope)
+        self.retry_after = retry_after
+        self.scope = scope
+
+
 class UpstreamError(LabelproofError):
     code = "upstream_error"
 
@@ -111,6 +123,7 @@ __all__ = [
     "NotAuthenticated",
     "NotFound",
     "PermissionDenied",
+    "RateLimited",
     "StaleRevision",
     "UpstreamError",
 ]

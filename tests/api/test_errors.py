@@ -38,8 +38,10 @@ def test_status_mapping_is_total() -> None:
 
     for name in errors.__all__:
         cls = getattr(errors, name)
-        status = api_errors.status_for(cls("x"))
+        exc = cls("x", retry_after=1, scope="t") if cls is errors.RateLimited else cls("x")
+        status = api_errors.status_for(exc)
         assert 400 <= status < 600, name
     assert api_errors.status_for(errors.StaleRevision("x")) == 409
     assert api_errors.status_for(errors.AccountLocked("x")) == 423
     assert api_errors.status_for(errors.FileTooLarge("x")) == 413
+    assert api_errors.status_for(errors.RateLimited("x", retry_after=3, scope="a")) == 429

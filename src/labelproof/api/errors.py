@@ -24,6 +24,7 @@ STATUS: list[tuple[type[errors.LabelproofError], int]] = [
     (errors.PermissionDenied, 403),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
+    (errors.RateLimited, 429),
     (errors.FileTooLarge, 413),
     (errors.InvalidFile, 400),
     (errors.InvalidInput, 422),
@@ -52,6 +53,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.LabelproofError)
     async def _domain(_request: Request, exc: errors.LabelproofError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if status_for(exc) == 401 else None
+        if isinstance(exc, errors.RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(exc.to_dict(), status_code=status_for(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)

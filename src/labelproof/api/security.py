@@ -24,11 +24,10 @@ import hmac
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 
 from labelproof.config import Settings
 from labelproof.errors import PermissionDenied
-from labelproof.services.security.ratelimit import RateLimited, TokenBuckets
+from labelproof.services.security.ratelimit import TokenBuckets
 
 CSRF_COOKIE = "labelproof_csrf"
 CSRF_HEADER = "X-CSRF-Token"
@@ -136,12 +135,6 @@ def client_ip(request: Request) -> str:
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the headers middleware, the sign-in limits and the 429 handler to ``app``."""
     app.state.sign_in_limits = SignInLimits(settings)
-
-    @app.exception_handler(RateLimited)
-    async def _rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
-        return JSONResponse(
-            exc.to_dict(), status_code=429, headers={"Retry-After": str(exc.retry_after)}
-        )
 
     @app.middleware("http")
     async def _headers(

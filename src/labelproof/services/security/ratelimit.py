@@ -16,20 +16,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from labelproof.errors import LabelproofError
+from labelproof.errors import RateLimited
 
 __all__ = ["RateLimited", "TokenBuckets"]
-
-
-class RateLimited(LabelproofError):
-    """Too many attempts; ``retry_after`` seconds (an integer >= 1) until the next one."""
-
-    code = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: int, scope: str) -> None:
-        super().__init__(message, retry_after=retry_after, scope=scope)
-        self.retry_after = retry_after
-        self.scope = scope
 
 
 @dataclass
