@@ -85,12 +85,15 @@ def test_parse_refuses_non_decimals(bad: bytes) -> None:
     assert _parse([b"1", bad, b"2"]) is None
 
 
-def test_parse_empty_and_padding() -> None:
+def test_parse_empty_and_tokens_at_the_start() -> None:
     empty = _decimal.parse(np.zeros(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64))
     assert empty is not None and empty.shape == (0,)
-    text = np.frombuffer(b" 1 ", np.uint8)
-    with pytest.raises(ValueError, match="padding"):
-        _decimal.parse(text, np.array([1]), np.array([2]))
+    text = np.frombuffer(b" 1 -2.5 123456789.25 7 ", np.uint8)
+    starts, ends = _decimal.spans(text)
+    got = _decimal.parse(text, starts, ends)
+    assert got is not None and got.tolist() == [1.0, -2.5, 123456789.25, 7.0]
+    with pytest.raises(ValueError, match="uint8"):
+        _decimal.parse(text.astype(np.int16), starts, ends)
 
 
 def test_parse_many_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,6 +183,12 @@ def test_box_rows_refuses_what_is_not_a_plain_box_run(old: bytes, new: bytes) ->
     assert changed != REC
     bad = b",".join([REC, changed, REC])
     assert box_rows(bad) is None
+
+
+def test_box_rows_refuses_records_without_numbers() -> None:
+    empty = b'{"id":,"image_id":,"category_id":,"bbox":[,,,],"area":,"iscrowd":,"segmentation":[]}'
+    assert box_rows(b",".join([REC, REC, empty])) is None
+    assert box_rows(b",".join([REC, empty, REC])) is None
 
 
 def test_box_rows_negative_zero_and_layout_variants() -> None:

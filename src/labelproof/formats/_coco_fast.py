@@ -36,7 +36,6 @@ _GONE = _LETTERS + b'"{'
 """Deleted from the numbers text: they occur only inside keys or before a key, where any
 number character slipped in lands in a slot that must stay empty."""
 _TO_SPACE = bytes(c if c in _NUMBER else 32 for c in range(256))
-_PAD = b" " * _decimal.PAD
 _FIELDS = ("id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation")
 _EXACT_INT = 2.0**53
 
@@ -68,6 +67,39 @@ def _layout(first: dict[str, Any]) -> tuple[list[str], list[float]] | None:
     return (slots, values) if {"x", "image_id", "category_id"} <= set(slots) else None
 
 
+def _repeats(skeleton: bytes, tmpl: bytes, sep: bytes) -> int:
+    """n when ``skeleton == (tmpl + sep) * (n - 1) + tmpl``, else 0; compared in blocks
+    (no copy of the chunk's size)."""
+    unit = tmpl + sep
+    n, extra = divmod(len(skeleton) + len(sep), len(unit))
+    if extra or n == 0:
+        return 0
+    block = unit * max(1, min(n - 1, (1 << 18) // len(unit)))
+    full = (n - 1) // (len(block) // len(unit))
+    at = 0
+    for _ in range(full):
+        if not skeleton.startswith(block, at):
+            return 0
+        at += len(block)
+    last = unit * (n - 1 - full * (len(block) // len(unit))) + tmpl
+    return n if skeleton.startswith(last, at) and at + len(last) == len(skeleton) else 0
+
+
+def _on_slots(starts: NDArray[np.int64], ends: NDArray[np.int64], k: int, unit: bytes) -> bool:
+    """Each record's k tokens are preceded by as many delimiter bytes as the first record's
+    (``unit`` is a record and its separator, numbers deleted)."""
+    spaces = len(unit.translate(None, _GONE))  # delimiter bytes per record
+    length = ends - starts
+    before = np.cumsum(length)
+    before -= length
+    np.subtract(starts, before, out=before)  # delimiter bytes before each token
+    before -= before[0]
+    table = before.reshape(-1, k)
+    table -= table[0]
+    table -= (np.arange(table.shape[0], dtype=np.int64) * spaces)[:, None]
+    return not table.any()
+
+
 def box_rows(chunk: bytes) -> dict[str, NDArray[np.float64]] | None:
     """Columns (slot name -> (N,) float64) of a chunk of plain box records, or None.
 
@@ -92,23 +124,16 @@ def box_rows(chunk: bytes) -> dict[str, NDArray[np.float64]] | None:
     nxt = chunk.find(b"{", end)
     tmpl = chunk[: end + 1].translate(None, _NUMBER)
     sep = chunk[end + 1 : nxt].translate(None, _NUMBER) if nxt > 0 else b","
-    skeleton = chunk.translate(None, _NUMBER)
-    unit = len(tmpl) + len(sep)
-    n = (len(skeleton) + len(sep)) // unit
-    if n * unit - len(sep) != len(skeleton) or skeleton != (tmpl + sep) * (n - 1) + tmpl:
+    n = _repeats(chunk.translate(None, _NUMBER), tmpl, sep)
+    if n == 0:
         return None
-    del skeleton
     # 2. slots
-    text = np.frombuffer(_PAD + chunk.translate(_TO_SPACE, _GONE) + b" ", np.uint8)
-    starts, ends = _decimal.spans(text)
-    if starts.shape[0] != n * k:
+    numbers = chunk.translate(_TO_SPACE, _GONE)
+    if numbers[:1] != b" " or numbers[-1:] != b" ":
         return None
-    spaces_per_record = len((tmpl + sep).translate(None, _GONE))
-    length = ends - starts
-    before = starts - np.cumsum(length) + length  # delimiter bytes before each token
-    offsets = before[:k] - before[0]
-    want = (np.arange(n, dtype=np.int64) * spaces_per_record)[:, None] + offsets[None, :]
-    if not np.array_equal(before.reshape(n, k) - before[0], want):
+    text = np.frombuffer(numbers, np.uint8)
+    starts, ends = _decimal.spans(text)
+    if starts.shape[0] != n * k or not _on_slots(starts, ends, k, tmpl + sep):
         return None
     # 3. tokens
     values = _decimal.parse(text, starts, ends)

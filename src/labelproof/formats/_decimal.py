@@ -21,7 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 PAD = 16
-"""Spaces the text must start with (the two-word window of a token reaches 16 bytes back)."""
+"""How far a token's two-word window reaches back; tokens nearer the start of the text are
+read from a padded copy."""
 BLOCK = 65536
 """Tokens decoded per step: the dozens of temporary arrays of a step stay in the CPU cache."""
 
@@ -53,7 +54,8 @@ def spans(text: NDArray[np.uint8]) -> tuple[NDArray[np.int64], NDArray[np.int64]
     """(starts (T,), ends (T,)) int64 byte offsets of the runs of non-space bytes in
     ``text`` (N,), which must start and end with a space."""
     filled = text != 32
-    edges = np.flatnonzero(filled[1:] != filled[:-1]) + 1
+    edges = np.flatnonzero(filled[1:] != filled[:-1])
+    edges += 1
     return edges[0::2], edges[1::2]
 
 
@@ -61,12 +63,11 @@ def _dot_at(words: NDArray[np.uint64], keep: NDArray[np.uint64]) -> NDArray[np.u
     """Byte index (0..7) of the lowest '.' among the bytes ``keep`` of each word; 8 if none.
 
     The zero-byte test is exact (no carries between bytes); the count of bits under the one
-    0x80 mark, shifted by 3, is its byte index. A second dot stays in the text and fails the
-    digit check.
+    0x80 mark, shifted by 3, is its byte index. With two dots the index is off by one, and
+    at least one dot stays among the digits and fails the digit check.
     """
     t = words ^ _DOTS
     marks = ~(((t & _LOW7) + _LOW7) | t | _LOW7) & keep
-    marks &= ~marks + _U(1)  # lowest mark only
     at: NDArray[np.uint8] = np.bitwise_count(marks - _U(1)) >> np.uint8(3)
     return at
 
@@ -139,44 +140,61 @@ def parse(
     """(T,) float64 values of the tokens ``text[starts[i]:ends[i]]``, each exactly
     ``float()`` of its text; None when a token is not ``-?[0-9]+(\\.[0-9]+)?``.
 
-    ``text`` (N,) uint8 must be C-contiguous and start with at least :data:`PAD` bytes
-    before the first token; tokens are non-empty.
+    ``text`` (N,) uint8 is C-contiguous; tokens are non-empty, in ascending order.
     """
     n = starts.shape[0]
     values = np.empty(n, np.float64)
     if n == 0:
         return values
-    if int(starts[0]) < PAD or not text.flags.c_contiguous:
-        raise ValueError(f"parse(): need a contiguous text with {PAD} padding bytes first")
+    if text.dtype != np.uint8 or not text.flags.c_contiguous:
+        raise ValueError("parse(): the text must be a contiguous uint8 array")
+    head = int(np.searchsorted(starts, PAD))
+    if head:  # tokens too close to the start for their windows: read from a padded copy
+        stop = int(ends[head - 1])
+        padded = np.concatenate([np.full(PAD, 32, np.uint8), text[:stop]])
+        if not _parse_into(padded, starts[:head] + PAD, ends[:head] + PAD, values[:head]):
+            return None
+    if not _parse_into(text, starts[head:], ends[head:], values[head:]):
+        return None
+    return values
+
+
+def _parse_into(
+    text: NDArray[np.uint8],
+    starts: NDArray[np.int64],
+    ends: NDArray[np.int64],
+    out: NDArray[np.float64],
+) -> bool:
+    """Write the tokens' values to ``out``; False when one is not a plain decimal. Every
+    token starts at least :data:`PAD` bytes into ``text``."""
+    if text.shape[0] < 8:
+        return bool(starts.shape[0] == 0)
     window = np.ndarray((text.shape[0] - 7,), np.dtype("<u8"), buffer=text, strides=(1,))
-    neg = text[starts] == ord("-")
-    digits = ends - starts - neg
-    longest = int(digits.max())
     slow: list[NDArray[np.int64]] = []
-    if longest > 8:
-        slow.append(np.flatnonzero(digits > 16))
-    for lo in range(0, n, BLOCK):
-        hi = min(n, lo + BLOCK)
-        e, d = ends[lo:hi], digits[lo:hi]
+    for lo in range(0, starts.shape[0], BLOCK):
+        hi = min(starts.shape[0], lo + BLOCK)
+        e = ends[lo:hi]
+        neg = text[starts[lo:hi]] == ord("-")
+        d = e - starts[lo:hi]
+        d -= neg
+        longest = int(d.max())
         mant, frac, ok = _short(window, e, np.minimum(d, 8) if longest > 8 else d)
         if longest > 8:
             at = np.flatnonzero(d > 8)
-            if at.shape[0]:
-                two = at[d[at] <= 16]
-                mant[two], frac[two], ok[two] = _long(window, e[two], d[two])
-                ok[at[d[at] > 16]] = True
+            two = at[d[at] <= 16]
+            mant[two], frac[two], ok[two] = _long(window, e[two], d[two])
+            many = at[d[at] > 16]
+            ok[many] = True
+            slow += [lo + many, lo + two[mant[two] > _EXACT]]
         if not ok.all():
-            return None
-        np.divide(mant.astype(np.float64), _POW10[frac], out=values[lo:hi])
-        values[lo:hi] *= _SIGN[neg[lo:hi].view(np.uint8)]
-        if longest > 8:
-            slow.append(lo + np.flatnonzero(mant > _EXACT))
-    todo = np.unique(np.concatenate(slow)) if slow else np.zeros(0, np.int64)
-    if todo.shape[0]:
+            return False
+        np.divide(mant.astype(np.float64), _POW10[frac], out=out[lo:hi])
+        out[lo:hi] *= _SIGN[neg.view(np.uint8)]
+    if slow:
         raw = text.tobytes()
-        for i in todo.tolist():
+        for i in np.concatenate(slow).tolist():
             token = raw[int(starts[i]) : int(ends[i])]
             if _PLAIN.fullmatch(token) is None:
-                return None
-            values[i] = float(token)
-    return values
+                return False
+            out[i] = float(token)
+    return True
