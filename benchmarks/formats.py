@@ -61,6 +61,22 @@ for i in range(n):  # the floor of a YOLO export: one empty label file per image
 print("files", n)
 """
 
+EXACT = """
+import sys
+import numpy as np, orjson
+from pathlib import Path
+from labelproof.formats import get_codec
+ann = Path(sys.argv[1])
+ds, _ = get_codec("coco").read(ann)  # the chunked fast path for a file this size
+doc = orjson.loads(ann.read_bytes())  # the slow path: every record through orjson
+want = np.array([a["bbox"] for a in doc["annotations"]], np.float64).reshape(-1, 4)
+ids = np.array([a["id"] for a in doc["annotations"]], np.int64)
+order = np.argsort(ds.boxes.ann_id, kind="stable")
+assert np.array_equal(ds.boxes.ann_id[order], ids), "annotation ids differ"
+same = np.array_equal(ds.boxes.xywh[order].view(np.int64), want.view(np.int64))
+print("bit-identical boxes" if same else "BOXES DIFFER", len(ids))
+"""
+
 STARTUP = """
 from labelproof.formats import get_codec
 get_codec("coco"), get_codec("yolo"), get_codec("cvat")
@@ -110,6 +126,11 @@ def main() -> None:
     ap.add_argument("--ops", default="import,yolo,cvat")
     ap.add_argument("--no-datumaro", action="store_true", help="time labelproof only")
     ap.add_argument(
+        "--exact",
+        action="store_true",
+        help="also check the fast COCO read against orjson, bit for bit (boxes inside images)",
+    )
+    ap.add_argument(
         "--work", type=Path, default=None, help="scratch folder (default: under /dev/shm)"
     )
     args = ap.parse_args()
@@ -150,11 +171,17 @@ def main() -> None:
         wall, rss, _ = timed(cmd)
         print(f"{label:34} {wall:6.2f} s  cpu {CPU_SECONDS['last']:5.2f} s  peak {rss:5.0f} MiB")
         shutil.rmtree(work / "floor", ignore_errors=True)
+    if args.exact:
+        check = subprocess.run(
+            [sys.executable, "-c", EXACT, str(ann)], capture_output=True, text=True, check=True
+        )
+        print(f"exactness: {check.stdout.strip()}")
     peers = [] if args.no_datumaro or not PEER.exists() else [("datumaro", str(PEER), DM)]
     if not peers and not args.no_datumaro:
         print(f"Datumaro peer venv absent ({PEER}): run scripts/peers-datumaro")
     tools = [*peers, ("labelproof", sys.executable, LP)]
     results: dict[tuple[str, str], tuple[float, float]] = {}
+    cpus: dict[tuple[str, str], float] = {}
     for op in args.ops.split(","):
         for name, python, script in tools:
             out = work / f"out-{name}-{op}"
@@ -162,6 +189,7 @@ def main() -> None:
             wall, rss, stdout = timed([python, "-c", script, str(src), op, str(out)])
             written = count_yolo(out) if op == "yolo" else count_cvat(out) if op == "cvat" else None
             results[(name, op)] = (wall, rss)
+            cpus[(name, op)] = CPU_SECONDS["last"]
             note = f", written {written}" if written is not None else ""
             cpu = CPU_SECONDS["last"]
             print(
@@ -172,12 +200,13 @@ def main() -> None:
                 print(f"  !! {name} wrote {written} of {args.annotations} annotations")
             shutil.rmtree(out, ignore_errors=True)
     if peers:
-        print("\nratios (Datumaro / labelproof): time, peak memory")
+        print("\nratios (Datumaro / labelproof): wall time, CPU time, peak memory")
         for op in args.ops.split(","):
             d, lp = results[("datumaro", op)], results[("labelproof", op)]
+            cpu = cpus[("datumaro", op)] / max(cpus[("labelproof", op)], 1e-9)
             print(
-                f"  {op:6} {d[0] / lp[0]:6.1f}x faster   {d[1] / lp[1]:5.1f}x less memory "
-                f"({lp[1] / d[1] * 100:.0f}% of Datumaro's peak)"
+                f"  {op:6} {d[0] / lp[0]:6.1f}x faster (cpu {cpu:5.1f}x)   "
+                f"{d[1] / lp[1]:5.1f}x less memory ({lp[1] / d[1] * 100:.0f}% of Datumaro's peak)"
             )
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)

@@ -165,10 +165,13 @@ def fill(parts: Sequence[Column | bytes], n: int, pad: int = ord(" ")) -> Column
     out = np.empty((n, sum(widths)), np.uint8)
     at = 0
     for p, w in zip(parts, widths, strict=True):
+        block = out[:, at : at + w]
         if isinstance(p, bytes):
-            out[:, at : at + w] = np.frombuffer(p, np.uint8)
+            block[...] = np.frombuffer(p, np.uint8)
         else:
-            out[:, at : at + w] = np.where(p == 0, np.uint8(pad), p)
+            block[...] = p
+            if n and int(p.min()) == 0:  # (space-padded columns skip this pass)
+                np.copyto(block, np.uint8(pad), where=block == 0)
         at += w
     return out
 
