@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
+from labelproof._plugins import iter_plugins
 from labelproof.annotypes._base import AnnotationType
 from labelproof.errors import ConfigurationError, InvalidInput
 
@@ -82,21 +83,14 @@ class TypeRegistry:
                 return
             self._loaded = True  # re-entrant register() calls during loading add directly
             try:
-                for module_name in self._builtin_modules:
-                    module = importlib.import_module(module_name)
-                    self._add(_coerce(module, f"built-in module {module_name}"))
-                for ep in self._entry_points():
-                    source = f"entry point {ep.name!r} ({ep.value}) in {ENTRY_POINT_GROUP}"
-                    try:
-                        loaded = ep.load()
-                    except Exception as exc:
-                        raise ConfigurationError(f"{source} failed to load: {exc}") from exc
-                    t = _coerce(loaded, source)
-                    if t.name != ep.name:
-                        raise ConfigurationError(
-                            f"{source} gives the type {t.name!r}; the entry point must be "
-                            "named after its type"
-                        )
+                for t in iter_plugins(
+                    builtin_modules=self._builtin_modules,
+                    entry_points=self._entry_points(),
+                    group=ENTRY_POINT_GROUP,
+                    kind="type",
+                    coerce=_coerce,
+                    name_of=lambda t: t.name,
+                ):
                     self._add(t)
             except BaseException:
                 self._types.clear()

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labelproof._plugins import iter_plugins
 from labelproof.errors import ConfigurationError, InvalidInput
 from labelproof.formats.model import Dataset
 from labelproof.formats.report import LossReport
@@ -128,21 +129,14 @@ class CodecRegistry:
                 return
             self._loaded = True
             try:
-                for module_name in self._builtin_modules:
-                    module = importlib.import_module(module_name)
-                    self._add(as_codec(module, f"built-in module {module_name}"))
-                for ep in self._entry_points():
-                    source = f"entry point {ep.name!r} ({ep.value}) in {ENTRY_POINT_GROUP}"
-                    try:
-                        loaded = ep.load()
-                    except Exception as exc:
-                        raise ConfigurationError(f"{source} failed to load: {exc}") from exc
-                    codec = as_codec(loaded, source)
-                    if codec.name != ep.name:
-                        raise ConfigurationError(
-                            f"{source} gives the codec {codec.name!r}; the entry point must be "
-                            "named after its codec"
-                        )
+                for codec in iter_plugins(
+                    builtin_modules=self._builtin_modules,
+                    entry_points=self._entry_points(),
+                    group=ENTRY_POINT_GROUP,
+                    kind="codec",
+                    coerce=as_codec,
+                    name_of=lambda c: c.name,
+                ):
                     self._add(codec)
             except BaseException:
                 self._codecs.clear()
