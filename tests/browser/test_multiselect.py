@@ -99,7 +99,8 @@ def test_select_many_move_copy_paste_delete(
         a["id"]: a for a in admin_api.get(f"/api/tasks/{task}/annotations").json()["annotations"]
     }
     assert len(saved) == 7
-    assert {k: v["geometry"] for k, v in saved.items() if k.startswith("b")} == {
+    seed_ids = {s["id"] for s in seed}  # pasted ids are random hex: never match by prefix
+    assert {k: v["geometry"] for k, v in saved.items() if k in seed_ids} == {
         s["id"]: s["geometry"] for s in seed
     }
     assert sorted((saved[i]["geometry"]["x"], saved[i]["geometry"]["y"]) for i in pasted) == [
