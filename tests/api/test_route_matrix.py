@@ -158,6 +158,10 @@ ROUTES: dict[str, Route] = {
     "list_audit_events": Route(
         Action.AUDIT_READ, lambda w, c: c.get(P.format(p=w.project_id) + "/audit")
     ),
+    "set_deid_policy": Route(
+        Action.DEID_POLICY_WRITE,
+        lambda w, c: c.put(P.format(p=w.project_id) + "/deid-policy", json={"photos": "off"}),
+    ),
     "upload_asset": Route(
         Action.ASSET_UPLOAD,
         lambda w, c: c.post(

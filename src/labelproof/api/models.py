@@ -71,6 +71,8 @@ class ProjectIn(BaseModel):
     description: str = Field(default="", max_length=20_000)
     vertical: str = "general"
     classification: str = "internal"
+    #: De-identification at ingest; omitted = the classification's default.
+    deid_policy: dict[str, Any] | None = None
 
 
 class ProjectOut(Out):
@@ -82,6 +84,19 @@ class ProjectOut(Out):
     classification: str
     created_at: datetime
     role: str
+    deid_policy: dict[str, Any] | None = None
+
+
+class DeidPolicyIn(BaseModel):
+    photos: str = "off"
+    blur_faces: bool = False
+    blur_plates: bool = False
+
+
+class DeidPolicyOut(BaseModel):
+    photos: str
+    blur_faces: bool
+    blur_plates: bool
 
 
 class MemberIn(BaseModel):
@@ -120,6 +135,8 @@ class AssetOut(Out):
     width: int
     height: int
     created_at: datetime
+    #: The de-identification report (what was removed, regions blurred); null when off.
+    deid: dict[str, Any] | None = None
 
 
 T = TypeVar("T")

@@ -97,13 +97,28 @@ def project_create(
     as_user: AsUser,
     vertical: str = "general",
     classification: str = "internal",
+    deid_photos: str | None = None,
+    blur_faces: bool = False,
+    blur_plates: bool = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Create a project."""
+    """Create a project; --deid-photos off|strip_metadata (default: by classification)."""
+    policy = None
+    if deid_photos is not None or blur_faces or blur_plates:
+        policy = {
+            "photos": deid_photos or "strip_metadata",
+            "blur_faces": blur_faces,
+            "blur_plates": blur_plates,
+        }
     rt = runtime(data_dir)
     with transaction(rt.sessions) as db:
         project = projects.create_project(
-            db, acting(db, as_user), name=name, vertical=vertical, classification=classification
+            db,
+            acting(db, as_user),
+            name=name,
+            vertical=vertical,
+            classification=classification,
+            deid_policy=policy,
         )
     typer.echo(f"project {project.id} {project.name}")
 

@@ -6,7 +6,7 @@ import contextlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,10 +29,35 @@ class CheckedUpload:
 
     staged: StagedBlob
     info: ImageInfo
+    #: The de-identification report when the project's policy cleaned the image.
+    deid: dict[str, Any] | None = None
 
 
-def check_upload(rt: Runtime, *, filename: str | None, stream: BinaryIO) -> CheckedUpload:
-    """Stage and inspect an upload outside any transaction; the caller stores or discards."""
+def ingest_policy(db: Session, project_id: int) -> dict[str, Any]:
+    """The de-identification policy uploads to ``project_id`` go through."""
+    from labelproof.services.deid import policy_of
+    from labelproof.store.models import Project
+
+    project = db.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    return policy_of(project)
+
+
+def check_upload(
+    rt: Runtime,
+    *,
+    filename: str | None,
+    stream: BinaryIO,
+    policy: dict[str, Any] | None = None,
+) -> CheckedUpload:
+    """Stage and inspect an upload outside any transaction; the caller stores or discards.
+
+    With a de-identification ``policy`` that is on, the staged file is replaced by the
+    cleaned image (services/deid.py) before anything hashes or stores it.
+    """
+    from labelproof.services.deid import deidentify_upload
+
     staged = rt.blobs.stage(stream, max_bytes=rt.settings.max_upload_bytes)
     try:
         info = inspect_image(
@@ -41,7 +66,14 @@ def check_upload(rt: Runtime, *, filename: str | None, stream: BinaryIO) -> Chec
     except BaseException:
         rt.blobs.discard(staged)
         raise
-    return CheckedUpload(staged=staged, info=info)
+    upload = CheckedUpload(staged=staged, info=info)
+    if policy is None:
+        return upload
+    try:
+        return deidentify_upload(rt, upload, policy)
+    except BaseException:
+        rt.blobs.discard(staged)
+        raise
 
 
 def store_upload(
@@ -76,6 +108,7 @@ def store_upload(
             width=info.width,
             height=info.height,
             created_by=actor.user_id,
+            deid=upload.deid,
         )
         db.add(asset)
         db.flush()
@@ -91,6 +124,7 @@ def store_upload(
                 {
                     "sha256": staged.sha256,
                     "size": staged.size,
+                    "deidentified": upload.deid is not None,
                     # never the name itself: audit events outlive a destruction
                     "filename_hmac": project_digest(
                         db, project_id, info.filename, purpose="filename"
@@ -120,7 +154,8 @@ def upload_asset(
         authorize(db, actor, project_id, Action.ASSET_UPLOAD)
         if make_task:
             authorize(db, actor, project_id, Action.TASK_CREATE)
-    upload = check_upload(rt, filename=filename, stream=stream)
+        policy = ingest_policy(db, project_id)
+    upload = check_upload(rt, filename=filename, stream=stream, policy=policy)
     try:
         with rt.write() as db:
             asset = store_upload(db, rt, actor, project_id=project_id, upload=upload)
@@ -268,7 +303,9 @@ def add_asset(
 ) -> Asset:
     """Check and store an upload inside the caller's transaction (seeding, imports)."""
     authorize(db, actor, project_id, Action.ASSET_UPLOAD)
-    upload = check_upload(rt, filename=filename, stream=stream)
+    upload = check_upload(
+        rt, filename=filename, stream=stream, policy=ingest_policy(db, project_id)
+    )
     try:
         return store_upload(db, rt, actor, project_id=project_id, upload=upload)
     finally:
@@ -296,6 +333,7 @@ def upload_archive(
         authorize(db, actor, project_id, Action.ASSET_UPLOAD)
         if make_tasks:
             authorize(db, actor, project_id, Action.TASK_CREATE)
+        policy = ingest_policy(db, project_id)
     staged_zip = rt.blobs.stage(stream, max_bytes=rt.settings.max_upload_bytes)
     uploads: list[CheckedUpload] = []
     try:
@@ -324,7 +362,9 @@ def upload_archive(
                 rel = member.relative_to(tmp).as_posix()
                 try:
                     with open(member, "rb") as fh:
-                        uploads.append(check_upload(rt, filename=member.name, stream=fh))
+                        uploads.append(
+                            check_upload(rt, filename=member.name, stream=fh, policy=policy)
+                        )
                 except InvalidFile as exc:
                     raise type(exc)(f"member {rel!r}: {exc.message}", field="file") from exc
         stored: list[tuple[Asset, Task | None]] = []

@@ -42,6 +42,7 @@ class AuditAction(StrEnum):
     DESTRUCTION_REQUESTED = "project.destruction_requested"
     PROJECT_DESTROYED = "project.destroyed"
     CIPHERTEXT_REFUSED = "custody.ciphertext_refused"
+    DEID_POLICY_SET = "project.deid_policy_set"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ class Action(StrEnum):
     ESCALATION_ANSWER = "qa.escalation.answer"
     # Custody: destroying a project needs this action from two different people.
     PROJECT_DESTROY = "project.destroy"
+    # Privacy: the project's de-identification policy at ingest (services/deid.py).
+    DEID_POLICY_WRITE = "project.deid_policy.write"
 
 
 _READ = {
@@ -93,6 +95,7 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.BATCH_MANAGE,
             Action.GOLD_MANAGE,
             Action.QUALIFY,
+            Action.DEID_POLICY_WRITE,
         }
     ),
     Role.TEAM_LEAD: frozenset(

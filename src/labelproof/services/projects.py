@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,7 +41,11 @@ def create_project(
     description: str = "",
     vertical: str = "general",
     classification: str = "internal",
+    deid_policy: dict[str, Any] | None = None,
 ) -> Project:
+    """Create a project; ``deid_policy`` defaults by classification (services/deid.py)."""
+    from labelproof.services.deid import default_policy, parse_policy
+
     require_org_admin(actor, actor.org_id)
     if not name.strip() or len(name) > 200:
         raise InvalidInput("project name must be 1-200 characters", field="name")
@@ -52,12 +58,14 @@ def create_project(
             f"classification must be one of {list(CLASSIFICATIONS)}, got {classification!r}",
             field="classification",
         )
+    policy = default_policy(classification) if deid_policy is None else parse_policy(deid_policy)
     project = Project(
         org_id=actor.org_id,
         name=name.strip(),
         description=description,
         vertical=vertical,
         classification=classification,
+        deid_policy=policy,
     )
     db.add(project)
     db.flush()
@@ -71,7 +79,7 @@ def create_project(
             actor.user_id,
             actor.request_id,
             project.id,
-            {"name": project.name},
+            {"name": project.name, "deid_policy": policy},
         ),
     )
     return project

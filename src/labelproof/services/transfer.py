@@ -29,7 +29,13 @@ from labelproof.formats import Category, Dataset, codec_names, detect_format, ge
 from labelproof.formats import Image as DsImage
 from labelproof.formats._io import atomic_output, opened_input
 from labelproof.services import revisions, schemas
-from labelproof.services.assets import CheckedUpload, check_upload, create_tasks, store_upload
+from labelproof.services.assets import (
+    CheckedUpload,
+    check_upload,
+    create_tasks,
+    ingest_policy,
+    store_upload,
+)
 from labelproof.services.audit import AuditAction, AuditRecord, record
 from labelproof.services.context import Actor, Runtime
 from labelproof.services.permissions import Action, authorize
@@ -129,6 +135,7 @@ def import_dataset(
     """Import ``path`` (folder, file or zip) into a project; all or nothing."""
     with rt.read() as db:
         authorize(db, actor, project_id, Action.DATASET_IMPORT)
+        policy = ingest_policy(db, project_id)
         schema = schemas.latest_version(db, project_id)
         existing = {
             a.filename: a for a in db.scalars(select(Asset).where(Asset.project_id == project_id))
@@ -154,7 +161,9 @@ def import_dataset(
                 target: CheckedUpload | Asset
                 if image.path is not None:
                     with open(image.path, "rb") as fh:
-                        target = check_upload(rt, filename=Path(image.file_name).name, stream=fh)
+                        target = check_upload(
+                            rt, filename=Path(image.file_name).name, stream=fh, policy=policy
+                        )
                     uploads.append(target)
                     width, height = target.info.width, target.info.height
                 elif Path(image.file_name).name in existing:

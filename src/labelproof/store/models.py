@@ -135,6 +135,10 @@ class Project(Base):
     vertical: Mapped[str] = mapped_column(String(50), default="general", nullable=False)
     classification: Mapped[str] = mapped_column(String(20), default="internal", nullable=False)
     created_at: Mapped[datetime] = _ts()
+    #: De-identification at ingest (services/deid.py): ``{"photos": "off" |
+    #: "strip_metadata", "blur_faces": bool, "blur_plates": bool}``; NULL = the
+    #: classification's default.
+    deid_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Membership(Base):
@@ -175,6 +179,9 @@ class Asset(Base):
     height: Mapped[int] = mapped_column(Integer, nullable=False)
     created_by: Mapped[int] = mapped_column(ID, ForeignKey("users.id"), nullable=False)
     created_at: Mapped[datetime] = _ts()
+    #: The de-identification report of the stored image (what was removed, regions blurred;
+    #: names and boxes, never a metadata value); NULL when the policy was off.
+    deid: Mapped[dict[str, Any] | None] = mapped_column("deid_report", JSON)
 
 
 class Task(Base):

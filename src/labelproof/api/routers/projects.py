@@ -7,6 +7,8 @@ from fastapi import APIRouter, Query
 from labelproof.api.deps import CurrentActor, SessionDep, UnitOfWorkDep
 from labelproof.api.models import (
     AuditOut,
+    DeidPolicyIn,
+    DeidPolicyOut,
     MemberIn,
     MemberOut,
     Page,
@@ -15,7 +17,7 @@ from labelproof.api.models import (
     SchemaIn,
     SchemaOut,
 )
-from labelproof.services import audit_log, projects, schemas
+from labelproof.services import audit_log, deid, projects, schemas
 from labelproof.services.permissions import Role
 from labelproof.store.models import Project
 
@@ -32,6 +34,7 @@ def project_out(project: Project, role: Role) -> ProjectOut:
         classification=project.classification,
         created_at=project.created_at,
         role=role.value,
+        deid_policy=deid.policy_of(project),
     )
 
 
@@ -46,9 +49,21 @@ def create_project(body: ProjectIn, uow: UnitOfWorkDep, actor: CurrentActor) -> 
             description=body.description,
             vertical=body.vertical,
             classification=body.classification,
+            deid_policy=body.deid_policy,
         )
     )
     return project_out(project, Role.ADMIN)
+
+
+@router.put("/{project_id}/deid-policy")
+def set_deid_policy(
+    project_id: int, body: DeidPolicyIn, uow: UnitOfWorkDep, actor: CurrentActor
+) -> DeidPolicyOut:
+    """Set the project's de-identification at ingest (program managers, admins); audited."""
+    policy = uow(
+        lambda db: deid.set_policy(db, actor, project_id=project_id, policy=body.model_dump())
+    )
+    return DeidPolicyOut(**policy)
 
 
 @router.get("")
