@@ -9,6 +9,10 @@ import typer
 from labelproof.cli._common import DataDir, domain_errors, runtime
 from labelproof.config import DEFAULT_HOST, DEFAULT_PORT
 
+#: Idle keep-alive connections stay open this long (uvicorn's default of 5 s makes busy
+#: clients that pause between requests race the server's close: "connection reset").
+KEEP_ALIVE_S = 30
+
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
@@ -41,6 +45,9 @@ def register(app: typer.Typer) -> None:
                 port=port,
                 workers=workers,
                 log_level="warning",
+                timeout_keep_alive=KEEP_ALIVE_S,
             )
         else:
-            uvicorn.run(create_app(rt), host=host, port=port, log_level="warning")
+            uvicorn.run(
+                create_app(rt), host=host, port=port, log_level="warning", timeout_keep_alive=30
+            )
