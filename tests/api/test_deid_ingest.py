@@ -214,3 +214,45 @@ def test_cli_creates_a_project_with_a_policy(world: World) -> None:
             "blur_faces": False,
             "blur_plates": True,
         }
+
+
+def test_dataset_import_and_add_asset_follow_the_policy(world: World) -> None:
+    from labelproof.services import accounts, assets
+    from labelproof.store.db import transaction
+    from labelproof.store.models import Asset, User
+
+    other = world.other_project_id
+    policy = {"photos": "strip_metadata"}
+    c = world.client("orgadmin")  # the admin of the other project
+    assert c.put(f"/api/projects/{other}/deid-policy", json=policy).status_code == 200
+    export = world.client("program_manager").get(
+        f"/api/projects/{world.project_id}/export", params={"format": "coco"}
+    )
+    assert export.status_code == 200
+    r = c.post(
+        f"/api/projects/{other}/imports",
+        files={"file": ("ds.zip", export.content, "application/octet-stream")},
+    )
+    assert r.status_code == 201, r.text
+    items = c.get(f"/api/projects/{other}/assets").json()["items"]
+    imported = [a for a in items if a["filename"] == "a.png"]
+    assert len(imported) == 1 and imported[0]["deid"]["format"] == "PNG"
+    assert (imported[0]["width"], imported[0]["height"]) == (640, 480)
+
+    with transaction(world.rt.sessions) as db:
+        root = db.get(User, world.users["orgadmin"])
+        assert root is not None
+        asset = assets.add_asset(
+            db,
+            world.rt,
+            accounts.actor_for(root),
+            project_id=other,
+            filename="street.jpg",
+            stream=io.BytesIO(_exif_jpeg()),
+        )
+        asset_id = asset.id
+    with world.rt.read() as db:
+        stored = db.get(Asset, asset_id)
+        assert stored is not None and stored.deid is not None
+        assert {"exif", "gps"} <= set(stored.deid["removed"])
+    _assert_no_metadata(_content(world, "orgadmin", other, asset_id))
