@@ -443,6 +443,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/deid-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Deid Policy
+         * @description Set the project's de-identification at ingest (program managers, admins); audited.
+         */
+        put: operations["set_deid_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}": {
         parameters: {
             query?: never;
@@ -1748,6 +1768,10 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** Deid */
+            deid?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * AssignmentOut
@@ -1935,6 +1959,33 @@ export interface components {
         CodeIn: {
             /** Code */
             code: string;
+        };
+        /** DeidPolicyIn */
+        DeidPolicyIn: {
+            /**
+             * Photos
+             * @default off
+             */
+            photos: string;
+            /**
+             * Blur Faces
+             * @default false
+             */
+            blur_faces: boolean;
+            /**
+             * Blur Plates
+             * @default false
+             */
+            blur_plates: boolean;
+        };
+        /** DeidPolicyOut */
+        DeidPolicyOut: {
+            /** Photos */
+            photos: string;
+            /** Blur Faces */
+            blur_faces: boolean;
+            /** Blur Plates */
+            blur_plates: boolean;
         };
         /** DestructionIn */
         DestructionIn: {
@@ -2276,6 +2327,10 @@ export interface components {
              * @default internal
              */
             classification: string;
+            /** Deid Policy */
+            deid_policy?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** ProjectOut */
         ProjectOut: {
@@ -2298,6 +2353,10 @@ export interface components {
             created_at: string;
             /** Role */
             role: string;
+            /** Deid Policy */
+            deid_policy?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** QualificationIn */
         QualificationIn: {
@@ -3448,6 +3507,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_deid_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeidPolicyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeidPolicyOut"];
                 };
             };
             /** @description Validation Error */
