@@ -83,10 +83,20 @@ def server(web_dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     assert "annotator" in passwords, out
     port = _free_port()
     log = (data / "server.log").open("w")
+    # One server serves every browser test of this worker, and they all sign in as the
+    # same demo accounts: lift the sign-in rate limits (tests/api proves those limits).
+    env = {
+        **os.environ,
+        "LABELPROOF_SIGNIN_IP_PER_MINUTE": "100000",
+        "LABELPROOF_SIGNIN_IP_BURST": "100000",
+        "LABELPROOF_SIGNIN_ACCOUNT_PER_MINUTE": "100000",
+        "LABELPROOF_SIGNIN_ACCOUNT_BURST": "100000",
+    }
     proc = subprocess.Popen(
         [*exe, "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
