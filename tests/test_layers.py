@@ -48,3 +48,27 @@ def test_errors_tree_is_documented() -> None:
     doc = errors.__doc__ or ""
     for name in errors.__all__:
         assert name in doc, f"{name} is missing from the tree in labelproof.errors' docstring"
+
+
+def test_every_data_file_is_packaged() -> None:
+    """Files the package reads at run time (not .py) are listed in the package data, so a
+    `pip install .` (not only an editable install) carries them."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["labelproof"]
+    src = root / "src" / "labelproof"
+    for path in src.rglob("*"):
+        rel = path.relative_to(src).as_posix()
+        if (
+            path.is_dir()
+            or path.suffix in (".py", ".pyc")
+            or "__pycache__" in rel
+            or rel.startswith("web/dist/")
+        ):
+            continue
+        assert any(fnmatch.fnmatch(rel, p) for p in patterns), f"{rel} is not in package-data"
