@@ -387,3 +387,37 @@ def test_sealed_fields_need_the_runtime_keys(world: World) -> None:
         rev.annotations = []
         with pytest.raises(Exception, match="sealed"):
             db.flush()
+
+
+def test_a_null_sealed_column_added_later_reads_as_its_default(world: World) -> None:
+    """assets.media_meta arrived in migration 0007: rows written before hold NULL, which
+    reads as ``None`` (frames as 1), while a new value is sealed like any other field."""
+    r = world.client("program_manager").post(
+        f"/api/projects/{world.project_id}/assets",
+        files={"file": ("plain.bmp", marker_bmp(), "image/bmp")},
+    )
+    assert r.status_code == 201, r.text
+    asset_id = r.json()["id"]
+    with world.rt.engine.begin() as conn:
+        stored = conn.execute(
+            text("SELECT media_meta FROM assets WHERE id = :i"), {"i": asset_id}
+        ).scalar_one()
+        assert stored is not None and b"null" not in bytes(stored)  # sealed, not plain
+        conn.execute(text("UPDATE assets SET media_meta = NULL WHERE id = :i"), {"i": asset_id})
+    with world.rt.read() as db:
+        asset = db.get(Asset, asset_id)
+        assert asset is not None
+        assert asset.media_meta is None
+        assert asset.frames == 1
+    with world.rt.write() as db:
+        asset = db.get(Asset, asset_id)
+        assert asset is not None
+        asset.media_meta = {"modality": "CT", "window": [40, 400]}
+    with world.rt.read() as db:
+        asset = db.get(Asset, asset_id)
+        assert asset is not None and asset.media_meta == {"modality": "CT", "window": [40, 400]}
+    with world.rt.engine.connect() as conn:
+        raw = conn.execute(
+            text("SELECT media_meta FROM assets WHERE id = :i"), {"i": asset_id}
+        ).scalar_one()
+    assert b"modality" not in bytes(raw)

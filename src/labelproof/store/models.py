@@ -182,6 +182,13 @@ class Asset(Base):
     #: The de-identification report of the stored image (what was removed, regions blurred;
     #: names and boxes, never a metadata value); NULL when the policy was off.
     deid: Mapped[dict[str, Any] | None] = mapped_column("deid_report", JSON)
+    #: Frames in the asset: 1 for a photo or a slide, N for a multi-frame DICOM.
+    frames: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
+    #: Technical facts a viewer needs (DICOM: modality, window, rescale, pixel spacing;
+    #: whole slides: vendor, levels, microns per pixel), sealed like the filename.
+    #: ``None`` for a plain image. Never identifying values (those go at de-identification).
+    sealed_media_meta: Mapped[bytes | None] = mapped_column("media_meta", LargeBinary)
+    media_meta = Sealed[dict[str, Any] | None]("sealed_media_meta", default=None)
 
 
 class Task(Base):

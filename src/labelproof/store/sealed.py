@@ -90,6 +90,11 @@ class Sealed(Generic[T]):
         if not self.has_plain(obj) and self.default is not _NO_DEFAULT:
             self.__set__(obj, self.default)
 
+    def open_null(self, obj: object) -> None:
+        """A loaded row whose column is NULL reads as the declared default (if there is one)."""
+        if self.default is not _NO_DEFAULT:
+            obj.__dict__[self.plain_key] = self.default
+
     def is_pending(self, obj: object) -> bool:
         """Assigned since the last seal (its column still holds the placeholder)."""
         return self.has_plain(obj) and obj.__dict__.get(self.column_attr) == PENDING

@@ -216,9 +216,12 @@ def _open_row(db: Session | None, obj: Any, only: set[str] | None = None) -> Non
     for spec in specs:
         if only is not None and spec.column_attr not in only:
             continue
-        blob = obj.__dict__.get(spec.column_attr)
-        if blob is None:
+        if spec.column_attr not in obj.__dict__:
             continue  # not loaded (deferred or expired)
+        blob = obj.__dict__[spec.column_attr]
+        if blob is None:
+            spec.open_null(obj)  # a nullable sealed column added after the row was written
+            continue
         spec.set_opened(obj, _open_one(db, custody, obj, spec, bytes(blob)))
 
 
