@@ -6,6 +6,8 @@ Environment variables (all optional):
 - ``LABELPROOF_DATABASE_URL``: a SQLAlchemy URL; default SQLite in the data directory.
   ``postgresql+psycopg://user@host:5432/db`` switches to PostgreSQL.
 - ``LABELPROOF_MAX_UPLOAD_BYTES``, ``LABELPROOF_MAX_PIXELS``: upload limits.
+- ``LABELPROOF_MAX_SLIDE_PIXELS``: the level-0 pixel limit of a whole-slide image
+  (200,000 x 200,000 by default; slides are read tile by tile, never decoded whole).
 - ``LABELPROOF_LOCKOUT_THRESHOLD``: failed sign-ins before an account locks.
 - ``LABELPROOF_SESSION_HOURS``: browser session lifetime.
 - ``LABELPROOF_MASTER_KEY``: base64 of the 32-byte master key that wraps project data keys;
@@ -52,6 +54,7 @@ class Settings:
     database_url: str
     max_upload_bytes: int = 512 * 1024 * 1024
     max_pixels: int = 40_000 * 40_000
+    max_slide_pixels: int = 200_000 * 200_000
     lockout_threshold: int = 5
     session_hours: int = 12
     audit_checkpoint_every: int = 256
@@ -102,6 +105,7 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         database_url=url,
         max_upload_bytes=_env_int("LABELPROOF_MAX_UPLOAD_BYTES", 512 * 1024 * 1024),
         max_pixels=_env_int("LABELPROOF_MAX_PIXELS", 40_000 * 40_000),
+        max_slide_pixels=_env_int("LABELPROOF_MAX_SLIDE_PIXELS", 200_000 * 200_000),
         lockout_threshold=_env_int("LABELPROOF_LOCKOUT_THRESHOLD", 5),
         session_hours=_env_int("LABELPROOF_SESSION_HOURS", 12),
         audit_checkpoint_every=_env_int("LABELPROOF_AUDIT_CHECKPOINT_EVERY", 256),

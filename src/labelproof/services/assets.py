@@ -61,7 +61,10 @@ def check_upload(
     staged = rt.blobs.stage(stream, max_bytes=rt.settings.max_upload_bytes)
     try:
         info = inspect_image(
-            staged.path, filename=filename or "", max_pixels=rt.settings.max_pixels
+            staged.path,
+            filename=filename or "",
+            max_pixels=rt.settings.max_pixels,
+            max_slide_pixels=rt.settings.max_slide_pixels,
         )
     except BaseException:
         rt.blobs.discard(staged)
@@ -109,6 +112,7 @@ def store_upload(
             height=info.height,
             created_by=actor.user_id,
             deid=upload.deid,
+            media_meta=info.media_meta,
         )
         db.add(asset)
         db.flush()

@@ -13,6 +13,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
 
 from labelproof.errors import FileTooLarge, InvalidFile
 
@@ -37,6 +38,9 @@ class ImageInfo:
     media_type: str
     width: int
     height: int
+    #: Technical facts a viewer needs, stored sealed as ``assets.media_meta`` (whole slides:
+    #: ``{"kind": "slide", "vendor", "levels", "mpp", "objective_power"}``).
+    media_meta: dict[str, Any] | None = None
 
 
 def clean_filename(raw: str | None) -> str:
@@ -67,7 +71,9 @@ def sniff(head: bytes) -> tuple[str, str, tuple[str, ...]] | None:
     return None
 
 
-def inspect_image(path: Path, *, filename: str, max_pixels: int) -> ImageInfo:
+def inspect_image(
+    path: Path, *, filename: str, max_pixels: int, max_slide_pixels: int | None = None
+) -> ImageInfo:
     from PIL import Image, UnidentifiedImageError
 
     name = clean_filename(filename)
