@@ -1,4 +1,5 @@
-"""Custody commands: ``project destroy``, ``user clearance``, ``certificate verify``.
+"""Custody commands: ``project destroy``, ``user clearance``, ``certificate verify``,
+``keys rotate-master``.
 
 ``project destroy P --as ADMIN --approved-by SECOND_ADMIN`` files the request as the first
 admin and approves it as the second, through the same services (and checks) as the API.
@@ -16,6 +17,39 @@ from labelproof.cli._common import AsUser, DataDir, acting, domain_errors, echo_
 from labelproof.errors import InvalidFile, LabelproofError
 
 certificate_app = typer.Typer(help="Certificates of destruction.", no_args_is_help=True)
+keys_app = typer.Typer(help="Master key and data key rotation.", no_args_is_help=True)
+
+
+@keys_app.command("rotate-master")
+def keys_rotate_master(
+    data_dir: DataDir = None,
+    new_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--new-key-file",
+            help="A prepared new master key (one base64 key, mode 0600); default: random.",
+        ),
+    ] = None,
+) -> None:
+    """Rewrap every data key under a new master key while servers keep running.
+
+    The key file becomes NEW+OLD, every wrapped key is rewrapped in one transaction, then the
+    file holds NEW alone. Run it again to finish an interrupted rotation.
+    """
+    from labelproof.services.custody.rotation import load_new_master_key, rotate_master
+
+    try:
+        new_key = load_new_master_key(new_key_file) if new_key_file is not None else None
+        report = rotate_master(runtime(data_dir), new_key=new_key)
+    except LabelproofError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    echo_json(report.to_dict())
+    typer.echo(
+        f"master key rotated to {report.to_key_id}: {report.project_keys} project key(s),"
+        f" {report.previous_keys} previous key(s), {report.totp_secrets} TOTP secret(s)",
+        err=True,
+    )
 
 
 @certificate_app.command("verify")
@@ -119,5 +153,6 @@ def register(app: typer.Typer) -> None:
     from labelproof.cli.admin import project_app, user_app
 
     app.add_typer(certificate_app, name="certificate")
+    app.add_typer(keys_app, name="keys")
     project_app.command("destroy")(domain_errors(_destroy))
     user_app.command("clearance")(domain_errors(_clearance))

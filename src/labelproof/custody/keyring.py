@@ -14,16 +14,25 @@ because RFC 3394 key wrap has no associated data to bind the project.)
 The master key id is the first 8 bytes of SHA-256 over a label and the key: it names the key
 without revealing it, so after a rotation :class:`LocalKeyProvider` still unwraps keys made
 under a retired master key and :func:`rewrap` moves them to the current one.
+
+A key file (or ``$LABELPROOF_MASTER_KEY``) holds one or more base64 keys, one a line (or
+comma-separated in the variable): the first is current (it wraps), the others are still
+accepted for unwrapping while a rotation is under way. A provider loaded from a file
+**follows the file**: before each wrap it compares the file's identity (inode, size,
+modification time) and reloads on a change, and an unwrap that names an unknown master key
+reloads once and retries, so a server learns a rotated key without restarting.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import os
 import stat
 import struct
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -40,8 +49,11 @@ __all__ = [
     "LocalKeyProvider",
     "generate_master_key",
     "master_key_id",
+    "read_master_key_file",
     "rewrap",
+    "wrapped_under",
     "write_master_key_file",
+    "write_master_keys",
 ]
 
 MASTER_KEY_ENV = "LABELPROOF_MASTER_KEY"
@@ -83,37 +95,116 @@ def _decode_master(text: str, source: str) -> bytes:
     return raw
 
 
-class LocalKeyProvider:
-    """Wraps data keys under an in-memory AES-256 master key (plus retired ones to unwrap)."""
+def _decode_many(text: str, source: str) -> list[bytes]:
+    """Every key of a key file or variable (lines or commas; ``#`` starts a comment)."""
+    items: list[str] = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        items.extend(part.strip() for part in line.split(",") if part.strip())
+    if not items:
+        raise ConfigurationError(f"master key from {source} is empty", field="master_key")
+    keys = [_decode_master(item, source) for item in items]
+    if len({master_key_id(k) for k in keys}) != len(keys):
+        raise ConfigurationError(
+            f"master key from {source} lists the same key twice", field="master_key"
+        )
+    return keys
 
-    def __init__(self, master_key: bytes, retired: Sequence[bytes] = ()) -> None:
+
+def _stamp(path: Path) -> tuple[int, int, int, int]:
+    info = path.stat()
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def read_master_key_file(path: Path) -> list[bytes]:
+    """The keys of a master key file, current first (``ConfigurationError`` if unreadable,
+    malformed, or readable by group or others)."""
+    path = Path(path)
+    try:
+        info = path.stat()
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(
+            f"cannot read master key file {path}: {exc}", field="master_key_file"
+        ) from None
+    if os.name == "posix" and info.st_mode & 0o077:
+        raise ConfigurationError(
+            f"master key file {path} is readable by others"
+            f" (mode {stat.S_IMODE(info.st_mode):04o}); run chmod 600 on it",
+            field="master_key_file",
+        )
+    return _decode_many(text, str(path))
+
+
+class LocalKeyProvider:
+    """Wraps data keys under an in-memory AES-256 master key (plus retired ones to unwrap).
+
+    Built by :meth:`from_file`, it follows the file: a changed file is read again before the
+    next wrap, and an unwrap naming an unknown master key reads it once more and retries.
+    """
+
+    def __init__(
+        self,
+        master_key: bytes,
+        retired: Sequence[bytes] = (),
+        *,
+        source: Path | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._source = source
+        self._stamp: tuple[int, int, int, int] | None = None
+        self._set(master_key, retired)
+        if source is not None:
+            try:
+                self._stamp = _stamp(source)
+            except OSError:
+                self._stamp = None
+
+    def _set(self, master_key: bytes, retired: Sequence[bytes]) -> None:
         for k in (master_key, *retired):
             if len(k) != 32:
                 raise ConfigurationError(
                     f"a master key must be 32 bytes, got {len(k)}", field="master_key"
                 )
-        self._current = master_key
-        self.key_id = master_key_id(master_key)
-        self._keys = {master_key_id(k): k for k in (*retired, master_key)}
+        keys = {master_key_id(k): k for k in (*retired, master_key)}
+        self._current, self.key_id, self._keys = master_key, master_key_id(master_key), keys
+
+    @property
+    def source(self) -> Path | None:
+        """The key file this provider follows (None: loaded from memory or the environment)."""
+        return self._source
+
+    def key_ids(self) -> list[bytes]:
+        """Ids of every loaded master key, the current one first."""
+        return [self.key_id, *(k for k in self._keys if k != self.key_id)]
+
+    def master_keys(self) -> list[bytes]:
+        """Every loaded master key, the current one first (for a rotation to carry them)."""
+        return [self._keys[kid] for kid in self.key_ids()]
+
+    def reload(self, *, force: bool = False) -> bool:
+        """Read the key file again if it changed (or always with ``force``); True if the
+        keys were replaced. A provider without a file never reloads."""
+        if self._source is None:
+            return False
+        with self._lock:
+            try:
+                stamp = _stamp(self._source)
+            except OSError:
+                return False  # mid-rename or removed: keep the keys in memory
+            if not force and stamp == self._stamp:
+                return False
+            keys = read_master_key_file(self._source)
+            self._set(keys[0], keys[1:])
+            self._stamp = stamp
+            return True
 
     @classmethod
     def from_file(cls, path: Path, retired: Sequence[bytes] = ()) -> LocalKeyProvider:
-        """Load the base64 master key from ``path`` (must not be readable by others)."""
-        path = Path(path)
-        try:
-            info = path.stat()
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(
-                f"cannot read master key file {path}: {exc}", field="master_key_file"
-            ) from None
-        if os.name == "posix" and info.st_mode & 0o077:
-            raise ConfigurationError(
-                f"master key file {path} is readable by others"
-                f" (mode {stat.S_IMODE(info.st_mode):04o}); run chmod 600 on it",
-                field="master_key_file",
-            )
-        return cls(_decode_master(text, str(path)), retired)
+        """Load the base64 master key(s) from ``path`` (must not be readable by others);
+        the provider follows the file afterwards."""
+        keys = read_master_key_file(Path(path))
+        return cls(keys[0], [*keys[1:], *retired], source=Path(path))
 
     @classmethod
     def from_env(
@@ -122,7 +213,8 @@ class LocalKeyProvider:
         var: str = MASTER_KEY_ENV,
         retired: Sequence[bytes] = (),
     ) -> LocalKeyProvider:
-        """Load the base64 master key from the environment variable ``var``."""
+        """Load the base64 master key(s) from the environment variable ``var`` (several,
+        comma-separated, while a rotation is under way: the first is current)."""
         env = os.environ if environ is None else environ
         text = env.get(var)
         if not text:
@@ -130,7 +222,8 @@ class LocalKeyProvider:
                 f"no master key: set {var} (base64 of 32 bytes) or give a key file",
                 field="master_key",
             )
-        return cls(_decode_master(text, f"${var}"), retired)
+        keys = _decode_many(text, f"${var}")
+        return cls(keys[0], [*keys[1:], *retired])
 
     @classmethod
     def load(
@@ -147,9 +240,11 @@ class LocalKeyProvider:
     def wrap(self, project_id: str | int, dek: bytes) -> bytes:
         if len(dek) != 32:
             raise InvalidInput(f"data key must be 32 bytes, got {len(dek)}", field="dek")
+        self.reload()  # a rotated file: wrap under its current key, never a stale one
+        current, kid = self._current, self.key_id
         nonce = os.urandom(12)
-        header = _WRAP_HEADER.pack(WRAP_MAGIC, 1, self.key_id, nonce)
-        sealed = AESGCM(self._current).encrypt(nonce, dek, _project_aad(header, project_id))
+        header = _WRAP_HEADER.pack(WRAP_MAGIC, 1, kid, nonce)
+        sealed = AESGCM(current).encrypt(nonce, dek, _project_aad(header, project_id))
         return header + sealed
 
     def unwrap(self, project_id: str | int, wrapped: bytes) -> bytes:
@@ -165,6 +260,8 @@ class LocalKeyProvider:
                 field="wrapped_key",
             )
         master = self._keys.get(kid)
+        if master is None and self.reload():
+            master = self._keys.get(kid)
         if master is None:
             raise UnknownKey(
                 f"data key was wrapped under master key {kid.hex()}, which is not loaded",
@@ -185,7 +282,12 @@ class LocalKeyProvider:
 
     def is_current(self, wrapped: bytes) -> bool:
         """Whether ``wrapped`` is under the current master key (else it needs :func:`rewrap`)."""
-        return wrapped[5:13] == self.key_id
+        return wrapped_under(wrapped) == self.key_id
+
+
+def wrapped_under(wrapped: bytes) -> bytes:
+    """The id of the master key a wrapped data key names (its header's bytes 5..13)."""
+    return bytes(wrapped[5:13])
 
 
 def rewrap(
@@ -206,3 +308,35 @@ def write_master_key_file(path: Path) -> None:
     fd = os.open(Path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(generate_master_key() + "\n")
+
+
+def write_master_keys(path: Path, keys: Sequence[bytes], *, note: str = "") -> None:
+    """Replace ``path`` atomically with ``keys`` (current first), mode 0600.
+
+    The keys go to a new file beside it (``O_EXCL``, 0600, fsynced) that is renamed over
+    ``path``, and the folder is fsynced: a reader sees the old file or the new one, never
+    a part. ``note`` becomes a comment line.
+    """
+    path = Path(path)
+    if not keys:
+        raise InvalidInput("a master key file needs at least one key", field="keys")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    lines = [f"# {note}"] if note else []
+    lines += [base64.b64encode(k).decode() for k in keys]
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    if os.name == "posix":
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)

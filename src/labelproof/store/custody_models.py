@@ -68,11 +68,30 @@ class DestructionRequest(Base):
     org_id: Mapped[int] = mapped_column(ID, nullable=False)
     requested_by: Mapped[int] = mapped_column(ID, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False)  # pending | done
+    #: pending (immediate, needs approval) | scheduled (retention: due at ``due_at``, needs
+    #: approval) | approved (scheduled and approved: carried out when due) | done | cancelled
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
     approved_by: Mapped[int | None] = mapped_column(ID)
     certificate_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When a destruction scheduled by retention falls due (NULL: carried out on approval).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProjectPreviousKey(Base):
+    """A project's former data key (wrapped like the current one): old ciphertexts still
+    name it until the re-encryption pass moves them; then it is retired (deleted)."""
+
+    __tablename__ = "project_previous_keys"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("projects.id"), nullable=False, index=True
+    )
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 class DestructionCertificate(Base):

@@ -126,6 +126,17 @@ class Credential(Base):
     user_agent: Mapped[str | None] = mapped_column(String(200))
 
 
+class RecoveryCode(Base):
+    """A one-time second-factor recovery code; only its SHA-256 is kept (80 random bits)."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = mapped_column(ID, ForeignKey("users.id"), nullable=False, index=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = _ts()
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Project(Base):
     __tablename__ = "projects"
     id: Mapped[int] = _id()
@@ -139,6 +150,10 @@ class Project(Base):
     #: "strip_metadata", "blur_faces": bool, "blur_plates": bool}``; NULL = the
     #: classification's default.
     deid_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: When the project was closed (NULL: open); its retention period (days; NULL: the
+    #: installation's default) schedules its destruction (services/custody/retention.py).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retention_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class Membership(Base):

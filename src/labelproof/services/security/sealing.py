@@ -18,7 +18,7 @@ from labelproof.custody.crypto import DataKey, decrypt, encrypt, new_data_key
 from labelproof.custody.errors import TamperedCiphertext
 from labelproof.custody.keyring import KeyProvider
 
-__all__ = ["open_totp_secret", "seal_totp_secret"]
+__all__ = ["open_totp_secret", "rewrap_totp_secret", "seal_totp_secret", "totp_wrapped_under"]
 
 _MAGIC = b"LPT1"
 _WRAPPED = 73
@@ -51,3 +51,26 @@ def open_totp_secret(provider: KeyProvider, user_id: int, stored: str) -> bytes:
     key_id, rest = raw[4:12], raw[12:]
     key = DataKey(key_id, provider.unwrap(_binding(user_id), rest[:_WRAPPED]))
     return decrypt(key, rest[_WRAPPED:], _aad(user_id))
+
+
+def rewrap_totp_secret(source: KeyProvider, target: KeyProvider, user_id: int, stored: str) -> str:
+    """The same sealed secret with its key wrapped by ``target`` (master key rotation); the
+    secret itself is not opened."""
+    try:
+        raw = base64.b64decode(stored, validate=True)
+    except (binascii.Error, ValueError):
+        raise TamperedCiphertext("sealed TOTP secret is not base64", field="totp_secret") from None
+    if not raw.startswith(_MAGIC) or len(raw) < 4 + 8 + _WRAPPED:
+        raise TamperedCiphertext("not a sealed TOTP secret", field="totp_secret")
+    head, wrapped, rest = raw[:12], raw[12 : 12 + _WRAPPED], raw[12 + _WRAPPED :]
+    key = source.unwrap(_binding(user_id), wrapped)
+    return base64.b64encode(head + target.wrap(_binding(user_id), key) + rest).decode()
+
+
+def totp_wrapped_under(stored: str) -> bytes:
+    """The master key id the sealed secret's key is wrapped under (b"" if unreadable)."""
+    try:
+        raw = base64.b64decode(stored, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+    return bytes(raw[12 + 5 : 12 + 13])
