@@ -38,7 +38,7 @@ def test_metrics_public_surface_is_explicit() -> None:
     for name in metrics.__all__:
         assert hasattr(metrics, name), name
     public = {n for n in dir(metrics) if not n.startswith("_")}
-    submodules = {"agreement", "coco", "consensus", "matching", "similarity"}
+    submodules = {"agreement", "coco", "consensus", "matching", "similarity", "suggestions"}
     assert public - submodules == set(metrics.__all__)
 
 

@@ -238,6 +238,10 @@ ROUTES: dict[str, Route] = {
     "get_revision": Route(
         Action.ANNOTATION_READ, lambda w, c: c.get(f"/api/tasks/{w.task_id}/revisions/1")
     ),
+    "suggestion_figures": Route(
+        Action.QA_READ,
+        lambda w, c: c.get(f"/api/projects/{w.project_id}/suggestions/figures"),
+    ),
 }
 
 # The QA workflow's routes (their set-up lives beside the QA tests).

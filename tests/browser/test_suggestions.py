@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
+from labelproof.metrics import count_outcomes, suggestion_outcomes
 from tests.browser.conftest import Server, shot
-from tests.browser.edit_rate import suggestion_outcomes
 from tests.browser.prelabels import current, project_with_import, revisions
 from tests.browser.workspace import Workspace, sign_in
 
@@ -114,50 +114,18 @@ def test_accept_edit_delete_and_accept_above(
     history = revisions(admin_api, task)
     assert [r["number"] for r in history][-1] == rev
     report = suggestion_outcomes(history)
-    assert report.outcomes == {
+    assert {k: o.outcome for k, o in report.items()} == {
         ids[0]: "accepted",
         ids[1]: "edited",
         ids[2]: "accepted",
         ids[3]: "pending",
         ids[4]: "deleted",
     }
-    assert report.counts == {"accepted": 2, "edited": 1, "deleted": 1, "pending": 1}
-    assert report.edit_rate == 1 / 4
-    assert report.deletion_rate == 1 / 4
-
-
-def test_edit_rate_definition_on_plain_histories() -> None:
-    """The computation itself, on hand-made histories (no browser)."""
-    box = {"type": "box", "label": "object", "attributes": {}}
-    m = {**box, "source": "model", "confidence": 0.7}
-    h = {**box, "source": "human", "confidence": None}
-    g0 = {"x": 1, "y": 1, "w": 5, "h": 5}
-    g1 = {"x": 2, "y": 1, "w": 5, "h": 5}
-    history = [
-        {
-            "number": 1,
-            "annotations": [
-                {**m, "id": "a", "geometry": g0},
-                {**m, "id": "b", "geometry": g0},
-                {**m, "id": "c", "geometry": g0},
-                {**h, "id": "x", "geometry": g0},
-            ],
-        },
-        # b edited then moved back counts as accepted: only the outcome matters
-        {
-            "number": 2,
-            "annotations": [{**h, "id": "a", "geometry": g0}, {**h, "id": "b", "geometry": g1}],
-        },
-        {
-            "number": 3,
-            "annotations": [
-                {**h, "id": "a", "geometry": g0},
-                {**h, "id": "b", "geometry": g0},
-                {**m, "id": "d", "geometry": g1, "label": "person"},
-            ],
-        },
-    ]
-    r = suggestion_outcomes(history)
-    assert r.outcomes == {"a": "accepted", "b": "accepted", "c": "deleted", "d": "pending"}
-    assert r.edit_rate == 0.0 and r.deletion_rate == 1 / 3
-    assert suggestion_outcomes([]).edit_rate is None
+    counts = count_outcomes(report.values())
+    assert (counts.accepted, counts.edited, counts.deleted, counts.pending) == (2, 1, 1, 1)
+    assert counts.edit_rate == 1 / 4
+    assert counts.deletion_rate == 1 / 4
+    # the server computes the same from the same history
+    r = admin_api.get(f"/api/projects/{pid}/suggestions/figures", params={"task_id": task})
+    r.raise_for_status()
+    assert r.json()["overall"] == counts.as_dict()

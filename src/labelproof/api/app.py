@@ -23,6 +23,7 @@ from labelproof.api.routers import (
     projects,
     qa,
     revisions,
+    suggestions,
     transfer,
 )
 from labelproof.services.context import Runtime
@@ -87,6 +88,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         projects,
         assets,
         revisions,
+        suggestions,
         transfer,
         qa,
         custody,

@@ -9,6 +9,9 @@ No server, no database, no project: everything here runs on annotations made any
 - Similarity, matching and consensus per annotation type live in
   ``labelproof.metrics.similarity``, ``labelproof.metrics.matching`` and
   ``labelproof.metrics.consensus``.
+- Model suggestions (pre-labels): what annotators did with them and the edit rate, from
+  revision histories: :func:`suggestion_outcomes`, :func:`suggestion_figures`
+  (``labelproof.metrics.suggestions``).
 """
 
 from labelproof.metrics.agreement import (
@@ -51,6 +54,14 @@ from labelproof.metrics.similarity import (
     similarity_for,
     tag_similarity,
 )
+from labelproof.metrics.suggestions import (
+    SuggestionCounts,
+    SuggestionFigures,
+    SuggestionOutcome,
+    count_outcomes,
+    suggestion_figures,
+    suggestion_outcomes,
+)
 
 __all__ = [
     "COCO_KPT_SIGMAS",
@@ -65,8 +76,12 @@ __all__ = [
     "MatchAnnotation",
     "MatchResult",
     "MatchSummary",
+    "SuggestionCounts",
+    "SuggestionFigures",
+    "SuggestionOutcome",
     "box_iou",
     "cohen_kappa",
+    "count_outcomes",
     "cuboid_iou",
     "evaluate_coco_files",
     "fleiss_kappa",
@@ -84,6 +99,8 @@ __all__ = [
     "rotated_box_iou",
     "similarity_for",
     "staple",
+    "suggestion_figures",
+    "suggestion_outcomes",
     "tag_similarity",
     "vote_masks",
     "vote_polygons",

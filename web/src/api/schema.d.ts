@@ -844,6 +844,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/suggestions/figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Suggestion Figures
+         * @description What annotators did with model suggestions (accepted, edited, deleted, pending) and
+         *     the edit rate, per project, annotator and label, from the revision history alone.
+         */
+        get: operations["suggestion_figures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/imports": {
         parameters: {
             query?: never;
@@ -1723,6 +1744,27 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /** AnnotatorSuggestionsOut */
+        AnnotatorSuggestionsOut: {
+            /** Suggestions */
+            suggestions: number;
+            /** Accepted */
+            accepted: number;
+            /** Edited */
+            edited: number;
+            /** Deleted */
+            deleted: number;
+            /** Pending */
+            pending: number;
+            /** Edit Rate */
+            edit_rate: number | null;
+            /** Deletion Rate */
+            deletion_rate: number | null;
+            /** Acceptance Rate */
+            acceptance_rate: number | null;
+            /** User Id */
+            user_id: number | null;
+        };
         /** AnswerIn */
         AnswerIn: {
             /** Answer */
@@ -2156,6 +2198,27 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** LabelSuggestionsOut */
+        LabelSuggestionsOut: {
+            /** Suggestions */
+            suggestions: number;
+            /** Accepted */
+            accepted: number;
+            /** Edited */
+            edited: number;
+            /** Deleted */
+            deleted: number;
+            /** Pending */
+            pending: number;
+            /** Edit Rate */
+            edit_rate: number | null;
+            /** Deletion Rate */
+            deletion_rate: number | null;
+            /** Acceptance Rate */
+            acceptance_rate: number | null;
+            /** Label */
+            label: string;
         };
         /** LoginIn */
         LoginIn: {
@@ -2601,6 +2664,43 @@ export interface components {
             revision: number;
             /** Checklist */
             checklist?: string[];
+        };
+        /** SuggestionCountsOut */
+        SuggestionCountsOut: {
+            /** Suggestions */
+            suggestions: number;
+            /** Accepted */
+            accepted: number;
+            /** Edited */
+            edited: number;
+            /** Deleted */
+            deleted: number;
+            /** Pending */
+            pending: number;
+            /** Edit Rate */
+            edit_rate: number | null;
+            /** Deletion Rate */
+            deletion_rate: number | null;
+            /** Acceptance Rate */
+            acceptance_rate: number | null;
+        };
+        /** SuggestionFiguresOut */
+        SuggestionFiguresOut: {
+            /** Project Id */
+            project_id: number;
+            /** Task Id */
+            task_id: number | null;
+            /** Tasks */
+            tasks: number;
+            overall: components["schemas"]["SuggestionCountsOut"];
+            /** By Annotator */
+            by_annotator: components["schemas"]["AnnotatorSuggestionsOut"][];
+            /** By Label */
+            by_label: components["schemas"]["LabelSuggestionsOut"][];
+            /** Definitions */
+            definitions: {
+                [key: string]: string;
+            };
         };
         /** TaskOut */
         TaskOut: {
@@ -4312,6 +4412,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["labelproof__api__models__RevisionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    suggestion_figures: {
+        parameters: {
+            query?: {
+                /** @description Only this task of the project. */
+                task_id?: number | null;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionFiguresOut"];
                 };
             };
             /** @description Validation Error */
