@@ -22,6 +22,8 @@ from labelproof.api.routers import (
     orgs,
     projects,
     qa,
+    qa_people,
+    qa_work,
     revisions,
     suggestions,
     transfer,
@@ -91,6 +93,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         suggestions,
         transfer,
         qa,
+        qa_work,
+        qa_people,
         custody,
     ):
         app.include_router(module.router)
