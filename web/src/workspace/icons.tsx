@@ -40,3 +40,25 @@ export function LockIcon({ on }: { on: boolean }) {
     </svg>
   );
 }
+
+/** Polygon operations on the selection (toolbar buttons beside the tools). */
+export function ActionIcon({ name }: { name: "hole" | "split" | "merge" }) {
+  return (
+    <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round" stroke-linecap="round">
+      {name === "hole" && (
+        <>
+          <path d="M3 8l8-5 10 5-3 13H6z" />
+          <path d="M9 11h6v5H9z" stroke-dasharray="2 2" />
+        </>
+      )}
+      {name === "split" && <path d="M4 9l7-6 9 5-3 12H7zM3 21L21 3" />}
+      {name === "merge" && (
+        <>
+          <path d="M2 6h11v10H2z" />
+          <path d="M9 10h13v11H9z" />
+          <path d="M9 10v6h4v-6z" fill="currentColor" stroke="none" />
+        </>
+      )}
+    </svg>
+  );
+}

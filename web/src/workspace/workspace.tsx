@@ -11,7 +11,7 @@ import { ConflictView, mergeBoth, type Resolution } from "./conflict";
 import { Doc } from "./doc";
 import { Engine, type EngineState } from "./engine";
 import { HelpOverlay } from "./help";
-import { ToolIcon } from "./icons";
+import { ActionIcon, ToolIcon } from "./icons";
 import { MaskCache } from "./masks";
 import * as ops from "./ops";
 import * as polyops from "./polyops";
@@ -48,6 +48,12 @@ const TOOLS: [ToolName, string, string][] = [
   ["cuboid", "Cuboid", "C"],
 ];
 const TOOL_KEYS: Record<string, ToolName> = Object.fromEntries(TOOLS.map(([n, , k]) => [k.toLowerCase(), n]));
+/** Polygon operations on the selection: toolbar buttons with the same keys (O, X, U). */
+const POLY_ACTIONS: ["hole" | "split" | "merge", string, string, number][] = [
+  ["hole", "Cut a hole in the selected polygon", "O", 1],
+  ["split", "Split the selected polygon with a line", "X", 1],
+  ["merge", "Merge the two selected polygons", "U", 2],
+];
 
 const sameItems = (a: Annotation[], b: Annotation[]) => JSON.stringify(a.map(toWire)) === JSON.stringify(b.map(toWire));
 
@@ -251,6 +257,33 @@ export function Workspace({
             <span class="tool-key">{key}</span>
           </button>
         ))}
+        <div class="tool-sep" style={{ width: "28px", borderTop: "1px solid var(--line)", margin: "2px 0" }} />
+        {POLY_ACTIONS.map(([name, title, key, need]) => {
+          const polys = [...doc.selection].filter((id) => doc.get(id)?.type === "polygon").length;
+          const ready = polys === need && doc.selection.size === need;
+          const active = (name === "split" && tool === "split") || (name === "hole" && tool === "polygon" && !!es?.hint.startsWith("Hole"));
+          return (
+            <button
+              key={name}
+              class={`tool ${active ? "active" : ""}`}
+              title={`${title} (${key})${ready ? "" : ` · select ${need === 1 ? "one polygon" : "two polygons"} first`}`}
+              aria-label={title}
+              aria-pressed={active}
+              data-action={name}
+              disabled={!engine || !ready}
+              onClick={() => {
+                if (!engine) return;
+                if (name === "hole") engine.startHole();
+                else if (name === "split") engine.startSplit();
+                else ops.mergeSelected(doc, engine);
+                stage.current?.focus({ preventScroll: true });
+              }}
+            >
+              <ActionIcon name={name} />
+              <span class="tool-key">{key}</span>
+            </button>
+          );
+        })}
         <div class="spacer" />
         <button class="tool" title="Undo (Ctrl+Z)" aria-label="Undo" disabled={!doc.canUndo} onClick={() => doc.undo()}>
           ↶
