@@ -6,4 +6,9 @@ export default defineConfig({
   base: "/",
   build: { target: "es2022", sourcemap: false, chunkSizeWarningLimit: 600 },
   server: { proxy: { "/api": "http://127.0.0.1:8790" } },
+  // cornerstone's DICOM loader (web/src/dicom/, loaded on demand) decodes in a module
+  // worker that imports its WASM codecs by URL: ES workers, and no dev pre-bundling of
+  // the loader (pre-bundling breaks its `new URL(..., import.meta.url)` lookups).
+  worker: { format: "es" },
+  optimizeDeps: { exclude: ["@cornerstonejs/dicom-image-loader"], include: ["dicom-parser"] },
 });

@@ -38,7 +38,8 @@ def test_every_response_carries_the_security_headers(world: World) -> None:
         assert r.status_code == status, path
         csp = r.headers["content-security-policy"]
         assert csp == (
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self';"
+            " img-src 'self' data: blob:;"
             " font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none';"
             " base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         )

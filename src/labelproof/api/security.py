@@ -36,7 +36,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 APP_CSP = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self'",
+        # WebAssembly compilation only (the DICOM viewer's codecs), never JS eval
+        "script-src 'self' 'wasm-unsafe-eval'",
         "style-src 'self'",
         "img-src 'self' data: blob:",
         "font-src 'self'",

@@ -99,6 +99,7 @@ export function toWire(a: Annotation): Annotation {
     source: a.source,
     confidence: a.confidence,
     z_order: a.z_order,
+    ...(a.frame !== undefined ? { frame: a.frame } : {}),
   };
 }
 

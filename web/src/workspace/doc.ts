@@ -13,13 +13,28 @@ export type DocEvent = "items" | "selection" | "flags";
 
 const HISTORY = 200;
 
+/**
+ * The hidden set: objects the person hid, and (multi-frame assets) every object of another
+ * frame, so that they are neither drawn nor hit-testable.
+ */
+class HiddenSet extends Set<string> {
+  constructor(private readonly offFrame: (id: string) => boolean) {
+    super();
+  }
+  override has(id: string): boolean {
+    return super.has(id) || this.offFrame(id);
+  }
+}
+
 export class Doc {
   items: Annotation[] = [];
   /** The primary selected object (the last one clicked); null when nothing is selected. */
   selected: string | null = null;
   /** Every selected object (shift-click, lasso, paste); always contains `selected`. */
   selection = new Set<string>();
-  hidden = new Set<string>();
+  /** Multi-frame assets: the frame shown (0-based); null when the asset has one frame. */
+  frame: number | null = null;
+  hidden: Set<string> = new HiddenSet((id) => this.offFrame(id));
   locked = new Set<string>();
   /** Bumped on every content change; the autosaver compares it with what it saved. */
   version = 0;
@@ -196,6 +211,22 @@ export class Doc {
     this.selection = new Set(add ? [...this.selection, ...known] : known);
     this.selected = known.length ? known[known.length - 1] : add ? this.selected : null;
     this.emit("selection");
+  }
+
+  /** True for an object drawn on another frame than the one shown (tags belong to all). */
+  offFrame(id: string): boolean {
+    if (this.frame === null) return false;
+    const a = this.byId.get(id);
+    return !!a && a.type !== "tag" && (a.frame ?? 0) !== this.frame;
+  }
+
+  /** Show frame `k` of a multi-frame asset (null: single frame); drops off-frame selection. */
+  setFrame(k: number | null): void {
+    if (this.frame === k) return;
+    this.frame = k;
+    const keep = [...this.selection].filter((id) => !this.offFrame(id));
+    if (keep.length !== this.selection.size) this.setSelection(keep);
+    this.emit("flags");
   }
 
   toggleHidden(id: string): void {

@@ -158,6 +158,7 @@ export class Engine implements ToolHost {
       confidence: null,
       z_order: type === "tag" ? 0 : z,
     };
+    if (this.doc.frame !== null && type !== "tag") a.frame = this.doc.frame;
     this.doc.add(a);
     return a;
   }

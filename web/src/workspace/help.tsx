@@ -1,4 +1,7 @@
 /** The keyboard shortcut overlay ("?"). */
+import { DICOM_SHORTCUTS } from "../dicom/controls";
+
+/** Every shortcut, in the overlay's order (the DICOM viewer's last). */
 export const SHORTCUTS: [string, string][] = [
   ["V", "Select / edit"],
   ["B", "Box"],
@@ -31,6 +34,7 @@ export const SHORTCUTS: [string, string][] = [
   ["Space+drag, right or middle drag", "Pan"],
   ["Arrow keys", "Pan (Shift: faster)"],
   ["?", "This help"],
+  ...DICOM_SHORTCUTS,
 ];
 
 const HALF = Math.ceil(SHORTCUTS.length / 2);

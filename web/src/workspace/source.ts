@@ -4,6 +4,8 @@
  * Either way the vector layer works in full-resolution pixel coordinates.
  */
 import { api, call, contentUrl, thumbnailUrl, tileUrl } from "../api/client";
+import { DICOM_TYPE, openDicomAsset } from "../dicom/open";
+import type { DicomStack } from "../dicom/stack";
 import type { PreviewImage } from "./conflict";
 import { PlainImage, type ImageLayer } from "./layers";
 import { TileLayer } from "./tiles";
@@ -19,6 +21,8 @@ export interface ImageSource {
   /** The whole image, small enough to draw in one go (the conflict view's previews). */
   preview: PreviewImage;
   tiled: boolean;
+  /** DICOM assets: the frame and window/level state (web/src/dicom/). */
+  dicom?: DicomStack;
 }
 
 async function decoded(url: string): Promise<HTMLImageElement> {
@@ -29,7 +33,11 @@ async function decoded(url: string): Promise<HTMLImageElement> {
 }
 
 /** Open asset `asset.id` of `projectId` at its full resolution `width` x `height`. */
-export async function openImage(projectId: number, asset: { id: number; width: number; height: number }): Promise<ImageSource> {
+export async function openImage(
+  projectId: number,
+  asset: { id: number; width: number; height: number; media_type?: string; media_meta?: unknown },
+): Promise<ImageSource> {
+  if (asset.media_type === DICOM_TYPE) return openDicomAsset(projectId, asset);
   if (Math.max(asset.width, asset.height) <= TILE_THRESHOLD) {
     const img = await decoded(contentUrl(projectId, asset.id));
     const preview = { image: img, width: img.naturalWidth, height: img.naturalHeight };

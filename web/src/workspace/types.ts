@@ -66,6 +66,8 @@ export interface Annotation {
   source: "human" | "model";
   confidence: number | null;
   z_order: number;
+  /** Multi-frame (DICOM) assets: the 0-based frame the object is drawn on; absent = 0. */
+  frame?: number;
 }
 
 export interface AttrDef {

@@ -6,6 +6,7 @@
  */
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { attachDicom, DicomBar } from "../dicom/controls";
 import { Autosaver, readDraft, toWire, type AnyRevision, type Conflict, type SaveStatus, type SaveTarget } from "./autosave";
 import { ConflictView, mergeBoth, type Resolution } from "./conflict";
 import { Doc } from "./doc";
@@ -106,6 +107,8 @@ export function Workspace({
     const layer = data.source.layer;
     const eng = new Engine(stage.current!, layer, doc, data.schema, masks);
     if (layer instanceof TileLayer) layer.onTile = () => eng.request("image");
+    const dicom = data.source.dicom;
+    const detachDicom = dicom ? attachDicom(dicom, eng, doc) : null;
     const target = data.target;
     const sv = target ? new Autosaver(target, doc, data.revision?.number ?? 0, setSave, setConflict) : null;
     let noticeTimer = 0;
@@ -134,7 +137,7 @@ export function Workspace({
     if (sv) setSave((prev) => prev ?? sv.current());
     setEs(eng.state());
     const w = window as unknown as Record<string, unknown>;
-    w.__labelproof = { engine: eng, doc, saver: sv, rle, polyops, ops };
+    w.__labelproof = { engine: eng, doc, saver: sv, rle, polyops, ops, dicom };
     onReady?.({ engine: eng, doc, saver: sv });
     const beforeUnload = (e: BeforeUnloadEvent) => {
       if (sv?.dirty) {
@@ -146,6 +149,7 @@ export function Workspace({
     return () => {
       if (sv?.dirty) sv.writeDraft();
       window.removeEventListener("beforeunload", beforeUnload);
+      detachDicom?.();
       off();
       sv?.destroy();
       eng.destroy();
@@ -299,6 +303,7 @@ export function Workspace({
         </button>
       </nav>
       <div class="stage-wrap">
+        {data.source.dicom && <DicomBar stack={data.source.dicom} />}
         <div class="stage" ref={stage} data-testid="stage" tabIndex={-1} />
         {notice && (
           <div class="toast" role="status">
