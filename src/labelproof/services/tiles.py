@@ -114,6 +114,10 @@ def build_pyramid(rt: Runtime, asset: Asset) -> Path:
         plain = Path(tempfile.mkdtemp(dir=_root(rt, "tiles"), prefix=".cut-"))
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".build-"))
         try:
+            if is_slide(asset):  # OpenSlide cuts it, in its worker process
+                _cut_slide(rt, asset, folder=folder, staging=staging)
+                os.replace(staging, folder)
+                return folder
             data = read_blob(rt, project_id=asset.project_id, sha256=asset.sha256)
             image = _vips_image(data, access="sequential")
             del data
@@ -140,6 +144,66 @@ def build_pyramid(rt: Runtime, asset: Asset) -> Path:
             shutil.rmtree(plain, ignore_errors=True)
             shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def is_slide(asset: Asset) -> bool:
+    """Whether ``asset`` is a whole-slide image (its pyramid and thumbnail come from OpenSlide)."""
+    meta = asset.media_meta
+    return isinstance(meta, dict) and meta.get("kind") == "slide"
+
+
+def _cut_slide(rt: Runtime, asset: Asset, *, folder: Path, staging: Path) -> None:
+    """Seal a slide's Deep Zoom tiles into ``staging`` as the OpenSlide worker cuts them.
+
+    The worker needs a file: the blob is decrypted into a private temporary file under the
+    tiles folder for the cut and removed after it; no plaintext tile is written.
+    """
+    from labelproof.services import slides
+    from labelproof.services.custody.blobs import copy_blob, seal_derived
+
+    def blob(out: Any) -> None:
+        copy_blob(rt, project_id=asset.project_id, sha256=asset.sha256, dst=out)
+
+    with slides.plain_copy(blob, _root(rt, "tiles")) as plain:
+        tiles = slides.stream_pyramid(plain, name=asset.filename, tile_size=TILE_SIZE)
+        for level, col, row, data in tiles:
+            rel = Path(str(level)) / f"{col}_{row}.{TILE_FORMAT}"
+            seal_derived(
+                rt,
+                project_id=asset.project_id,
+                path=folder / rel,
+                data=data,
+                write_to=staging / rel,
+            )
+
+
+def _slide_thumbnail(rt: Runtime, asset: Asset, size: int) -> bytes:
+    """A slide's thumbnail from its pyramid: the smallest level at least ``size`` px on its
+    longer side, stitched from its tiles and shrunk to fit ``size``."""
+    import io
+
+    from PIL import Image
+
+    from labelproof.services.custody.blobs import open_derived
+
+    folder = build_pyramid(rt, asset)
+    top = max_level(asset.width, asset.height)
+    level = top
+    while level > 0 and -(-max(asset.width, asset.height) // 2 ** (top - level + 1)) >= size:
+        level -= 1
+    scale = 2 ** (top - level)
+    width, height = -(-asset.width // scale), -(-asset.height // scale)
+    canvas = Image.new("RGB", (width, height), "white")
+    for row in range(-(-height // TILE_SIZE)):
+        for col in range(-(-width // TILE_SIZE)):
+            path = folder / str(level) / f"{col}_{row}.{TILE_FORMAT}"
+            data = open_derived(rt, project_id=asset.project_id, path=path)
+            with Image.open(io.BytesIO(data), formats=["JPEG"]) as tile_image:
+                canvas.paste(tile_image.convert("RGB"), (col * TILE_SIZE, row * TILE_SIZE))
+    canvas.thumbnail((size, size), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    canvas.save(out, "JPEG", quality=80)
+    return out.getvalue()
 
 
 def open_pyramid(rt: Runtime, actor: Actor, *, project_id: int, asset_id: int) -> Pyramid:
@@ -190,9 +254,12 @@ def thumbnail(rt: Runtime, actor: Actor, *, project_id: int, asset_id: int, size
         raise InvalidInput(f"max must be between 16 and 1024, got {size}", field="max")
     with rt.read() as db:
         asset = get_asset(db, actor, project_id=project_id, asset_id=asset_id)
+        slide = is_slide(asset)
     from labelproof.services.custody.blobs import cached, read_blob
 
     def build() -> bytes:
+        if slide:  # never the whole slide in memory: from its pyramid
+            return _slide_thumbnail(rt, asset, size)
         data = read_blob(rt, project_id=asset.project_id, sha256=asset.sha256)
         image = _vips_image(data).thumbnail_image(size, height=size)
         if image.hasalpha():
