@@ -1,0 +1,367 @@
+"""The DICOM viewer in the workspace (web/src/dicom/): cornerstone3D's loader decodes the
+file in the browser, the window/level presets and the drag change the displayed pixels as
+the DICOM linear VOI function says, MONOCHROME1 is inverted, and on a multi-frame asset a
+box drawn on frame k is saved with ``frame == k`` and read back from the API to the pixel.
+
+The pixel checks read the image canvas at the centre of an image pixel (nearest-neighbour
+drawing above 200 % zoom) and compare with the value computed here from pydicom's decoding
+of the same file."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from typing import Any
+
+import httpx
+import numpy as np
+import pydicom
+import pytest
+from numpy.typing import NDArray
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
+
+from tests.browser.conftest import Server, shot
+from tests.browser.qa_setup import demo_users, ok
+from tests.browser.workspace import Workspace, sign_in
+
+DICOM = "application/dicom"
+PRESETS = {"lung": (1500, -600), "bone": (1800, 400), "soft": (400, 40), "brain": (80, 40)}
+_names = itertools.count(1)
+
+
+# -- files ------------------------------------------------------------------------------
+
+
+def _bytes(ds: Dataset) -> bytes:
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def bundled(name: str) -> str:
+    """The path of one of pydicom's bundled test files."""
+    path = get_testdata_file(name)
+    assert isinstance(path, str), name
+    return path
+
+
+def ct_small() -> bytes:
+    with open(bundled("CT_small.dcm"), "rb") as f:
+        return f.read()
+
+
+def monochrome1() -> bytes:
+    """CT_small relabelled MONOCHROME1 (same values: low values must now be bright)."""
+    ds = pydicom.dcmread(bundled("CT_small.dcm"))
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    return _bytes(ds)
+
+
+FRAMES = 10
+BG_HU, SQUARE_HU = 40, 1000
+
+
+def square_at(k: int) -> tuple[int, int, int, int]:
+    """The bright square of frame k: x0, y0, x1, y1 (inclusive) in image pixels."""
+    return 8 + 9 * k, 40, 8 + 9 * k + 19, 59
+
+
+def multi_frame() -> bytes:
+    """A 10-frame 128 x 128 CT (rescale -1024): soft tissue (40 HU) with a 1000 HU square
+    that moves 9 px right at each frame."""
+    ds = pydicom.dcmread(bundled("CT_small.dcm"))
+    frames = np.full((FRAMES, 128, 128), BG_HU + 1024, dtype=np.int16)
+    for k in range(FRAMES):
+        x0, y0, x1, y1 = square_at(k)
+        frames[k, y0 : y1 + 1, x0 : x1 + 1] = SQUARE_HU + 1024
+    ds.NumberOfFrames = FRAMES
+    ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+    ds.WindowCenter, ds.WindowWidth = 400, 2000
+    ds.PixelData = frames.tobytes()
+    ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    return _bytes(ds)
+
+
+def hu(data: bytes, frame: int = 0) -> NDArray[np.float64]:
+    """Modality values (HU) of one frame, decoded by pydicom."""
+    ds = pydicom.dcmread(io.BytesIO(data))
+    arr = ds.pixel_array
+    if int(ds.get("NumberOfFrames", 1)) > 1:
+        arr = arr[frame]
+    return np.asarray(arr, dtype=np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+
+
+def display(x: float, width: float, center: float, invert: bool = False) -> int:
+    """The DICOM linear VOI function (PS3.3 C.11.2.1.2.1) to 0..255."""
+    lower, upper = center - 0.5 - (width - 1) / 2, center - 0.5 + (width - 1) / 2
+    if x <= lower:
+        y = 0.0
+    elif x > upper:
+        y = 255.0
+    else:
+        y = ((x - (center - 0.5)) / (width - 1) + 0.5) * 255
+    v = max(0, min(255, int(y + 0.5)))
+    return 255 - v if invert else v
+
+
+def quiet_pixel(values: NDArray[np.float64], lo: float, hi: float) -> tuple[int, int]:
+    """(x, y) of a pixel whose 3 x 3 neighbourhood lies in [lo, hi], nearest the centre."""
+    h, w = values.shape
+    best: tuple[float, int, int] | None = None
+    for y in range(1, h - 1):
+        for x in range(1, w - 1):
+            block = values[y - 1 : y + 2, x - 1 : x + 2]
+            if block.min() >= lo and block.max() <= hi:
+                d = (x - w / 2) ** 2 + (y - h / 2) ** 2
+                if best is None or d < best[0]:
+                    best = (d, x, y)
+    assert best is not None, f"no pixel with values in [{lo}, {hi}]"
+    return best[1], best[2]
+
+
+# -- server set-up -----------------------------------------------------------------------
+
+
+def dicom_project(
+    admin: httpx.Client, files: dict[str, bytes]
+) -> tuple[int, dict[str, int], dict[str, dict[str, Any]]]:
+    """A project with the demo people and schema, one task per file: (project, name -> task,
+    name -> asset record). Skips when this server does not ingest DICOM."""
+    n = next(_names)
+    pid = int(ok(admin.post("/api/projects", json={"name": f"DICOM browser test {n}"}))["id"])
+    for role, uid in demo_users(admin).items():
+        if role != "admin":
+            ok(admin.put(f"/api/projects/{pid}/members", json={"user_id": uid, "role": role}))
+    schema = ok(admin.get("/api/projects/1/schemas"))[-1]["definition"]
+    ok(admin.post(f"/api/projects/{pid}/schemas", json={"definition": schema}))
+    tasks: dict[str, int] = {}
+    assets: dict[str, dict[str, Any]] = {}
+    for name, data in files.items():
+        r = admin.post(f"/api/projects/{pid}/assets", files={"file": (name, data, DICOM)})
+        if not r.is_success or r.json().get("media_type") != DICOM:
+            pytest.skip(f"this server does not ingest DICOM ({r.status_code}: {r.text[:200]})")
+        asset = assets[name] = r.json()
+        task = ok(admin.post(f"/api/projects/{pid}/tasks", json={"asset_ids": [asset["id"]]}))
+        tasks[name] = int(task[0]["id"])
+    return pid, tasks, assets
+
+
+# -- page helpers ------------------------------------------------------------------------
+
+
+def open_dicom(page: Any, task_id: int, project_id: int) -> Workspace:
+    ws = Workspace(page).open(task_id, project_id=project_id)
+    page.wait_for_function("() => window.__labelproof.dicom && !window.__labelproof.dicom.pending")
+    page.wait_for_timeout(150)
+    return ws
+
+
+def canvas_grey(page: Any, x: float, y: float) -> int:
+    """The image canvas's red channel at the screen point of image point (x, y)."""
+    return int(
+        page.evaluate(
+            """([x, y]) => { const e = window.__labelproof.engine;
+               const c = e.canvases.image; const dpr = c.width / e.view.width;
+               const [sx, sy] = e.view.toScreen(x, y);
+               const g = c.getContext('2d');
+               const px = g.getImageData(Math.floor(sx * dpr), Math.floor(sy * dpr), 1, 1);
+               return px.data[0]; }""",
+            [x, y],
+        )
+    )
+
+
+def wl(page: Any) -> tuple[float, float]:
+    """The displayed (width, center)."""
+    el = page.locator("[data-testid=wl-value]")
+    return float(el.get_attribute("data-width") or "nan"), float(
+        el.get_attribute("data-center") or "nan"
+    )
+
+
+def settle(page: Any) -> None:
+    page.wait_for_function(
+        "() => { const d = window.__labelproof.dicom; return d && d.pending === null; }"
+    )
+    page.wait_for_timeout(80)  # one animation frame draws the image layer
+
+
+# -- tests -------------------------------------------------------------------------------
+
+
+def test_dicom_window_presets_drag_and_monochrome1(
+    page: Any, server: Server, admin_api: httpx.Client
+) -> None:
+    ct, mono1 = ct_small(), monochrome1()
+    pid, tasks, assets = dicom_project(admin_api, {"ct_small.dcm": ct, "mono1.dcm": mono1})
+    values = hu(ct)
+    sx, sy = quiet_pixel(values, 20, 80)  # soft tissue
+    v = float(values[sy, sx])
+    px, py = sx + 0.5, sy + 0.5  # the pixel's centre
+
+    sign_in(page, server)
+    ws = open_dicom(page, tasks["ct_small.dcm"], pid)
+    info = page.evaluate("() => window.__labelproof.dicom.info")
+    assert (info["width"], info["height"], info["frames"]) == (128, 128, 1)
+    assert info["photometric"] == "MONOCHROME2" and info["modality"] == "CT"
+    assert page.evaluate(f"() => window.__labelproof.dicom.valueAt({px}, {py})") == v
+    assert page.evaluate("() => window.__labelproof.engine.view.scale") >= 2  # unsmoothed
+    # Default: the asset record's window (media_meta.window).
+    meta = assets["ct_small.dcm"]["media_meta"]
+    assert meta["kind"] == "dicom" and assets["ct_small.dcm"]["frames"] == 1
+    w0, c0 = wl(page)
+    assert (w0, c0) == (meta["window"]["width"], meta["window"]["center"])
+    assert page.get_by_test_id("wl-preset-default").get_attribute("aria-pressed") == "true"
+    assert abs(canvas_grey(page, px, py) - display(v, w0, c0)) <= 1
+    shot(page, "dicom-default")
+
+    seen: dict[str, int] = {}
+    for name, (width, center) in PRESETS.items():
+        page.get_by_test_id(f"wl-preset-{name}").click()
+        settle(page)
+        assert wl(page) == (width, center)
+        assert page.locator("[data-testid=wl-value]").inner_text() == f"W {width} · L {center}"
+        seen[name] = canvas_grey(page, px, py)
+        assert abs(seen[name] - display(v, width, center)) <= 1, (name, seen[name])
+        shot(page, f"dicom-{name}")
+    # Soft tissue is light grey under the lung window and dark under the bone window.
+    assert seen["lung"] > seen["bone"] + 100, seen
+    assert seen["brain"] in range(100, 230), seen  # 40 HU sits mid-ramp of 80/40
+
+    # Drag adjustment: hold W, drag right (wider) and down (higher level).
+    page.get_by_test_id("wl-preset-soft").click()
+    settle(page)
+    before = canvas_grey(page, px, py)
+    ax, ay = page.evaluate("() => window.__labelproof.engine.imageToClient(30, 30)")
+    page.mouse.move(ax, ay)
+    page.keyboard.down("w")
+    page.mouse.down()
+    page.mouse.move(ax + 120, ay + 60, steps=6)
+    page.mouse.up()
+    page.keyboard.up("w")
+    settle(page)
+    w1, c1 = wl(page)
+    assert w1 > 400 and c1 > 40, (w1, c1)
+    assert page.get_by_test_id("wl-preset-soft").get_attribute("aria-pressed") == "false"
+    assert page.locator("[data-testid=wl-value]").inner_text().startswith(f"W {w1:g} · L")
+    assert abs(canvas_grey(page, px, py) - display(v, w1, c1)) <= 1
+    assert canvas_grey(page, px, py) != before
+    # The drag drew nothing and did not pan.
+    assert page.evaluate("() => window.__labelproof.doc.items.length") == 0
+    shot(page, "dicom-drag")
+    # Shift+W steps through the presets; 0 goes back to the file's window.
+    page.keyboard.press("0")
+    settle(page)
+    assert wl(page) == (w0, c0)
+    page.keyboard.press("Shift+W")
+    settle(page)
+    assert wl(page) == PRESETS["lung"]
+    # The help overlay lists the DICOM keys.
+    page.keyboard.press("?")
+    help_text = page.get_by_test_id("help").inner_text()
+    assert "window/level" in help_text and "next frame" in help_text
+    page.get_by_role("button", name="Close").click()
+    # A box on a single-frame asset carries no frame.
+    page.get_by_test_id("wl-preset-soft").click()
+    settle(page)
+    ws.tool("box")
+    ws.drag((44, 36), (84, 72))
+    items = ws.items()
+    assert len(items) == 1 and "frame" not in items[0]
+    assert items[0]["geometry"] == {"x": 44, "y": 36, "w": 40, "h": 36}
+    shot(page, "dicom")  # docs/screenshots/dicom.png
+
+    # MONOCHROME1: the same values, inverted display.
+    open_dicom(page, tasks["mono1.dcm"], pid)
+    assert page.evaluate("() => window.__labelproof.dicom.info.invert") is True
+    page.get_by_test_id("wl-preset-lung").click()
+    settle(page)
+    assert abs(canvas_grey(page, px, py) - display(v, 1500, -600, invert=True)) <= 1
+    assert canvas_grey(page, px, py) < 60  # soft tissue is dark when inverted under lung
+
+
+def test_dicom_multiframe_box_on_frame_k_saved_with_its_frame(
+    page: Any, server: Server, admin_api: httpx.Client
+) -> None:
+    data = multi_frame()
+    pid, tasks, assets = dicom_project(admin_api, {"multi.dcm": data})
+    assert assets["multi.dcm"]["frames"] == FRAMES
+    task_id = tasks["multi.dcm"]
+    sign_in(page, server)
+    ws = open_dicom(page, task_id, pid)
+    label = page.get_by_test_id("frame-label")
+    assert label.inner_text() == f"1 / {FRAMES}"
+
+    def bright(k: int) -> bool:
+        x0, y0, x1, y1 = square_at(k)
+        return canvas_grey(page, (x0 + x1 + 1) / 2, (y0 + y1 + 1) / 2) > 200
+
+    assert bright(0) and not bright(3)
+    # , / . step; the slider jumps; Shift+wheel steps.
+    for _ in range(3):
+        page.keyboard.press(".")
+        settle(page)
+    assert label.inner_text() == f"4 / {FRAMES}"
+    assert bright(3) and not bright(0)
+    page.get_by_test_id("frame-slider").fill("8")
+    settle(page)
+    assert label.inner_text() == f"8 / {FRAMES}" and bright(7)
+    cx, cy = ws.xy(64, 100)
+    page.mouse.move(cx, cy)
+    page.keyboard.down("Shift")
+    page.mouse.wheel(0, 120)
+    page.keyboard.up("Shift")
+    settle(page)
+    assert label.inner_text() == f"9 / {FRAMES}" and bright(8)
+    page.keyboard.press("PageDown")  # nothing selected: next frame
+    settle(page)
+    assert label.inner_text() == f"10 / {FRAMES}"
+    for _ in range(6):
+        page.keyboard.press(",")
+        settle(page)
+    k = 3
+    assert label.inner_text() == f"{k + 1} / {FRAMES}" and bright(k)
+    # Pixel values come from the file: frame k's square at 1000 HU, background 40 HU.
+    x0, y0, x1, y1 = square_at(k)
+    assert page.evaluate(f"() => window.__labelproof.dicom.valueAt({x0 + 2}, {y0 + 2})") == 1000
+    assert float(hu(data, k)[y0 + 2, x0 + 2]) == 1000
+
+    # Draw a box around frame k's square (whole pixels), save, read it back.
+    ws.tool("box")
+    ws.drag((x0, y0), (x1 + 1, y1 + 1))
+    items = ws.items()
+    assert len(items) == 1 and items[0]["frame"] == k
+    box_id = items[0]["id"]
+    shot(page, "dicom-multiframe-box")
+    revision = ws.save()
+    saved = ok(admin_api.get(f"/api/tasks/{task_id}/annotations"))
+    assert saved["number"] == revision
+    boxes = [a for a in saved["annotations"] if a["type"] == "box"]
+    assert len(boxes) == 1
+    box = boxes[0]
+    assert box["id"] == box_id and box["frame"] == k
+    assert box["geometry"] == {"x": x0, "y": y0, "w": x1 + 1 - x0, "h": y1 + 1 - y0}
+
+    # On another frame the box is neither drawn nor hit-testable; back on k it is.
+    mx, my = (x0 + x1 + 1) / 2, (y0 + y1 + 1) / 2
+    hit = f"() => (window.__labelproof.engine.hitTest({mx}, {my}) || {{}}).id || null"
+    assert page.evaluate(hit) == box_id
+    page.keyboard.press("Escape")
+    page.keyboard.press(".")
+    settle(page)
+    assert page.evaluate(hit) is None
+    assert page.evaluate(f"() => window.__labelproof.doc.hidden.has('{box_id}')") is True
+    page.keyboard.press(",")
+    settle(page)
+    assert page.evaluate(hit) == box_id
+
+    # Reopening the task shows the saved box on frame k only.
+    page.reload()
+    ws.wait_ready()
+    settle(page)
+    assert [a["frame"] for a in ws.items()] == [k]
+    assert page.evaluate(hit) is None  # opens on frame 0
+    page.get_by_test_id("frame-slider").fill(str(k + 1))
+    settle(page)
+    assert page.evaluate(hit) == box_id
