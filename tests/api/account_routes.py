@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from labelproof.services import accounts
 from labelproof.services.context import new_request_id
@@ -18,7 +19,7 @@ from labelproof.services.security import totp
 from labelproof.services.security.sealing import seal_totp_secret
 from labelproof.services.security.sessions import now
 from labelproof.store.db import transaction
-from labelproof.store.models import User
+from labelproof.store.models import RecoveryCode, User
 from tests.world import PASSWORD, World
 
 PUBLIC = "public"
@@ -128,6 +129,25 @@ def _enrol_then(w: World, c: Any, *, disable: bool) -> httpx.Response:
     return disabled if disable else confirmed
 
 
+def _regenerate_codes(w: World, c: Any) -> httpx.Response:
+    """Enrol and confirm, ask for new recovery codes, then turn the factor off again."""
+    r = c.post("/api/auth/totp/enrol", json={"password": PASSWORD})
+    secret = r.json()["secret"] if r.status_code == 200 else "A" * 32
+    c.post("/api/auth/totp/confirm", json={"code": _totp_codes(0)(secret)})
+    regenerated: httpx.Response = c.post(
+        "/api/auth/totp/recovery-codes",
+        json={"password": PASSWORD, "code": _totp_codes(1)(secret)},
+    )
+    who = _caller(w, c)
+    if who is not None:  # turn it off again (no later code is valid yet): as the database
+        with transaction(w.rt.sessions) as db:
+            user = db.get(User, w.users[who])
+            assert user is not None
+            user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+            db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    return regenerated
+
+
 def _require_totp(w: World, c: Any) -> httpx.Response:
     url = f"/api/orgs/{w.org_id}/security"
     r = c.put(url, json={"require_totp": True})
@@ -149,6 +169,8 @@ ACCOUNT_ROUTES: dict[str, tuple[str, Call]] = {
     ),
     "confirm_totp": (SIGNED_IN, lambda w, c: _enrol_then(w, c, disable=False)),
     "disable_totp": (SIGNED_IN, lambda w, c: _enrol_then(w, c, disable=True)),
+    "get_recovery_codes": (SIGNED_IN, lambda w, c: c.get("/api/auth/totp/recovery-codes")),
+    "regenerate_recovery_codes": (SIGNED_IN, _regenerate_codes),
     "revoke_user_sessions": (
         ORG_ADMIN,
         lambda w, c: c.post(f"/api/users/{_spare_user(w)}/sessions/revoke", json={}),

@@ -81,6 +81,19 @@ class AccountSecurityOut(BaseModel):
 
 class TotpEnabledOut(BaseModel):
     enabled_at: datetime
+    recovery_codes: list[str] = Field(
+        description="one-time codes for a lost authenticator, shown only now"
+    )
+
+
+class RecoveryCodesOut(BaseModel):
+    """New one-time recovery codes, shown only now (the previous set no longer works)."""
+
+    recovery_codes: list[str]
+
+
+class RecoveryStatusOut(BaseModel):
+    remaining: int = Field(description="unused recovery codes")
 
 
 class OrgSecurityIn(BaseModel):

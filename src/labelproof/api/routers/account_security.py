@@ -20,6 +20,8 @@ from labelproof.api.routers.account_bodies import (
     OrgSecurityOut,
     PasswordChangeIn,
     PasswordIn,
+    RecoveryCodesOut,
+    RecoveryStatusOut,
     RevokedOut,
     RevokeUserSessionsIn,
     SessionInfoOut,
@@ -113,9 +115,29 @@ def enrol_totp(
 def confirm_totp(
     body: CodeIn, uow: UnitOfWorkDep, rt: RuntimeDep, actor: CurrentActor
 ) -> TotpEnabledOut:
-    """Turn the second factor on with the first code from the app."""
-    at = uow(lambda db: two_factor.confirm(db, rt.custody.provider, actor, code=body.code))
-    return TotpEnabledOut(enabled_at=at)
+    """Turn the second factor on with the first code from the app; returns one-time
+    recovery codes, shown only now."""
+    done = uow(lambda db: two_factor.confirm(db, rt.custody.provider, actor, code=body.code))
+    return TotpEnabledOut(enabled_at=done.enabled_at, recovery_codes=done.recovery_codes)
+
+
+@router.get("/auth/totp/recovery-codes")
+def get_recovery_codes(db: SessionDep, actor: CurrentActor) -> RecoveryStatusOut:
+    """How many of your one-time recovery codes are left (the codes are never shown again)."""
+    return RecoveryStatusOut(remaining=two_factor.recovery_status(db, actor))
+
+
+@router.post("/auth/totp/recovery-codes")
+def regenerate_recovery_codes(
+    body: DisableTotpIn, uow: UnitOfWorkDep, rt: RuntimeDep, actor: CurrentActor
+) -> RecoveryCodesOut:
+    """A new set of recovery codes (password and a current code); the old set stops working."""
+    codes = uow(
+        lambda db: two_factor.regenerate_recovery_codes(
+            db, rt.custody.provider, actor, password=body.password, code=body.code
+        )
+    )
+    return RecoveryCodesOut(recovery_codes=codes)
 
 
 @router.post("/auth/totp/disable", status_code=204)

@@ -17,4 +17,6 @@ class SecurityAction(StrEnum):
     TOTP_ENROLMENT_STARTED = "auth.totp_enrolment_started"
     TOTP_ENABLED = "auth.totp_enabled"
     TOTP_DISABLED = "auth.totp_disabled"
+    RECOVERY_CODES_ISSUED = "auth.recovery_codes_issued"
+    RECOVERY_CODE_USED = "auth.recovery_code_used"
     ORG_TOTP_POLICY_SET = "org.totp_policy_set"

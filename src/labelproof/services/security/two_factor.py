@@ -7,6 +7,11 @@ code and opens the session. A wrong code counts as a failed sign-in (lock-out ap
 code of a step not later than the last accepted one is a replay and is refused. When the
 organisation requires a second factor and the user has none, the pending token is for
 enrolment: :func:`enrol_during_sign_in` shows the secret, and the first code completes both.
+
+Turning the factor on (:func:`confirm`) also issues one-time recovery codes
+(``recovery_codes.py``), shown once; one of them is accepted instead of a TOTP code at the
+second step, each once (``auth.recovery_code_used``). A new set needs the password and a
+current code (:func:`regenerate_recovery_codes`); disabling the factor deletes the set.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from labelproof.errors import (
 from labelproof.services.audit import AuditAction, AuditRecord, record
 from labelproof.services.context import Actor
 from labelproof.services.permissions import require_org_admin
-from labelproof.services.security import totp
+from labelproof.services.security import recovery_codes, totp
 from labelproof.services.security.events import SecurityAction
 from labelproof.services.security.hashing import verify_password
 from labelproof.services.security.sealing import open_totp_secret, seal_totp_secret
@@ -50,6 +55,7 @@ from labelproof.store.models import Credential, Organization, User
 __all__ = [
     "PENDING_PREFIX",
     "Enrolment",
+    "TotpEnabled",
     "complete_sign_in",
     "confirm",
     "disable",
@@ -57,6 +63,8 @@ __all__ = [
     "enrol_during_sign_in",
     "pending_step",
     "record_failure",
+    "recovery_status",
+    "regenerate_recovery_codes",
     "set_org_policy",
 ]
 
@@ -70,6 +78,14 @@ class Enrolment:
 
     secret: str
     otpauth_uri: str
+
+
+@dataclass(frozen=True)
+class TotpEnabled:
+    """The second factor is on; ``recovery_codes`` are shown this once."""
+
+    enabled_at: datetime
+    recovery_codes: list[str]
 
 
 def _audit(
@@ -206,6 +222,16 @@ def complete_sign_in(
         raise InvalidInput(
             "set up the authenticator first (enrol), then send its code", field="code"
         )
+    if user.totp_enabled_at is not None and recovery_codes.looks_like_code(code):
+        if not recovery_codes.consume(db, user.id, code):
+            _audit(db, SecurityAction.SECOND_FACTOR_FAILED, user, user.id, request_id)
+            record_failure(db, settings, user, request_id=request_id, reason="recovery_code")
+            raise NotAuthenticated("wrong or already used recovery code")
+        left = recovery_codes.remaining(db, user.id)
+        _audit(db, SecurityAction.RECOVERY_CODE_USED, user, user.id, request_id, remaining=left)
+        user.failed_logins = 0
+        cred.revoked_at = now()
+        return new_session(db, settings, user, request_id=request_id, client=client)
     step = _check_code(provider, user, code, at)
     if step is None:
         _audit(db, SecurityAction.SECOND_FACTOR_FAILED, user, user.id, request_id)
@@ -241,8 +267,9 @@ def enrol(db: Session, provider: KeyProvider, actor: Actor, *, password: str) ->
 
 def confirm(
     db: Session, provider: KeyProvider, actor: Actor, *, code: str, at: float | None = None
-) -> datetime:
-    """Enable the enrolled secret with its first code; returns when it was enabled."""
+) -> TotpEnabled:
+    """Enable the enrolled secret with its first code; returns when, and the recovery codes
+    (shown once)."""
     user = _me(db, actor)
     if user.totp_secret is None or user.totp_enabled_at is not None:
         raise Conflict("no enrolment is waiting for confirmation")
@@ -252,7 +279,54 @@ def confirm(
     user.totp_last_step = step
     user.totp_enabled_at = now()
     _audit(db, SecurityAction.TOTP_ENABLED, user, actor.user_id, actor.request_id)
-    return user.totp_enabled_at
+    codes = recovery_codes.issue(db, user.id)
+    _audit(
+        db,
+        SecurityAction.RECOVERY_CODES_ISSUED,
+        user,
+        actor.user_id,
+        actor.request_id,
+        count=len(codes),
+    )
+    return TotpEnabled(enabled_at=user.totp_enabled_at, recovery_codes=codes)
+
+
+def regenerate_recovery_codes(
+    db: Session,
+    provider: KeyProvider,
+    actor: Actor,
+    *,
+    password: str,
+    code: str,
+    at: float | None = None,
+) -> list[str]:
+    """A new set of recovery codes (password and a current TOTP code); the old set is void."""
+    user = _me(db, actor)
+    if user.totp_enabled_at is None:
+        raise Conflict("turn on a second factor first; recovery codes come with it")
+    if not verify_password(user.password_hash, password):
+        raise PermissionDenied("wrong password", field="password")
+    step = _check_code(provider, user, code, at)
+    if step is None:
+        raise InvalidInput("wrong or already used code", field="code")
+    user.totp_last_step = step
+    void = recovery_codes.revoke_all(db, user.id)
+    codes = recovery_codes.issue(db, user.id)
+    _audit(
+        db,
+        SecurityAction.RECOVERY_CODES_ISSUED,
+        user,
+        actor.user_id,
+        actor.request_id,
+        count=len(codes),
+        replaced_unused=void,
+    )
+    return codes
+
+
+def recovery_status(db: Session, actor: Actor) -> int:
+    """How many unused recovery codes the signed-in user has."""
+    return recovery_codes.remaining(db, _me(db, actor).id)
 
 
 def disable(
@@ -279,7 +353,15 @@ def disable(
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = step  # kept so the same code cannot re-enable anything
-    _audit(db, SecurityAction.TOTP_DISABLED, user, actor.user_id, actor.request_id)
+    void = recovery_codes.revoke_all(db, user.id)
+    _audit(
+        db,
+        SecurityAction.TOTP_DISABLED,
+        user,
+        actor.user_id,
+        actor.request_id,
+        recovery_codes_voided=void,
+    )
 
 
 def set_org_policy(db: Session, actor: Actor, *, org_id: int, require_totp: bool) -> int:
