@@ -86,11 +86,17 @@ def test_policy_defaults_by_classification_and_is_validated() -> None:
     for cls in ("pii", "phi", "cui"):
         assert default_policy(cls)["photos"] == "strip_metadata"
     for cls in ("public", "internal"):
-        assert default_policy(cls) == {"photos": "off", "blur_faces": False, "blur_plates": False}
+        assert default_policy(cls) == {
+            "photos": "off",
+            "blur_faces": False,
+            "blur_plates": False,
+            "dicom": "off",
+        }
     assert parse_policy({"photos": "strip_metadata", "blur_plates": True}) == {
         "photos": "strip_metadata",
         "blur_faces": False,
         "blur_plates": True,
+        "dicom": "off",
     }
     with pytest.raises(InvalidInput) as bad:
         parse_policy({"photos": "blur"})
@@ -111,6 +117,7 @@ def test_pii_upload_is_stored_without_exif_or_gps(world: World) -> None:
         "photos": "strip_metadata",
         "blur_faces": False,
         "blur_plates": False,
+        "dicom": "basic_profile",
     }
     asset = _upload(world, "orgadmin", pid, "street.jpg", data)
     report = asset["deid"]
@@ -148,7 +155,12 @@ def test_archive_members_are_cleaned(world: World) -> None:
 def test_face_blur_changes_the_face_and_only_the_face(world: World) -> None:
     pid = _pii_project(world)
     c = world.client("orgadmin")
-    policy = {"photos": "strip_metadata", "blur_faces": True, "blur_plates": False}
+    policy = {
+        "photos": "strip_metadata",
+        "blur_faces": True,
+        "blur_plates": False,
+        "dicom": "basic_profile",
+    }
     r = c.put(f"/api/projects/{pid}/deid-policy", json=policy)
     assert r.status_code == 200 and r.json() == policy
     original = np.asarray(skimage.data.astronaut())  # type: ignore[no-untyped-call]
@@ -213,6 +225,7 @@ def test_cli_creates_a_project_with_a_policy(world: World) -> None:
             "photos": "strip_metadata",
             "blur_faces": False,
             "blur_plates": True,
+            "dicom": "off",  # an internal project
         }
 
 

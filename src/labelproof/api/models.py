@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Out(BaseModel):
@@ -91,12 +91,15 @@ class DeidPolicyIn(BaseModel):
     photos: str = "off"
     blur_faces: bool = False
     blur_plates: bool = False
+    #: "off" | "basic_profile"; null or absent: the default of the project's classification.
+    dicom: str | None = None
 
 
 class DeidPolicyOut(BaseModel):
     photos: str
     blur_faces: bool
     blur_plates: bool
+    dicom: str = "off"
 
 
 class MemberIn(BaseModel):
@@ -137,6 +140,11 @@ class AssetOut(Out):
     created_at: datetime
     #: The de-identification report (what was removed, regions blurred); null when off.
     deid: dict[str, Any] | None = None
+    #: Frames in the asset: N for a multi-frame DICOM, else 1.
+    frames: int = 1
+    #: Technical facts a viewer needs (DICOM: modality, window, rescale, spacing, series);
+    #: null for a plain image.
+    media_meta: dict[str, Any] | None = None
 
 
 T = TypeVar("T")
@@ -172,6 +180,8 @@ class AnnotationIn(BaseModel):
     source: Literal["human", "model"] = "human"
     confidence: float | None = None
     z_order: int = 0
+    #: The 0-based frame of a multi-frame asset (DICOM) the annotation is on; absent: 0.
+    frame: StrictInt | None = None
 
 
 class SaveIn(BaseModel):

@@ -31,17 +31,41 @@ class CheckedUpload:
     info: ImageInfo
     #: The de-identification report when the project's policy cleaned the image.
     deid: dict[str, Any] | None = None
+    #: Frames in the upload (a multi-frame DICOM has N; every other image 1).
+    frames: int = 1
 
 
-def ingest_policy(db: Session, project_id: int) -> dict[str, Any]:
-    """The de-identification policy uploads to ``project_id`` go through."""
+class IngestPolicy(dict[str, Any]):
+    """A project's de-identification policy as uploads use it: the policy's keys, plus
+    (as attributes, never keys, so a report's copy of the policy never holds them) the
+    project and its DICOM de-identification secret when its data key exists already."""
+
+    project_id: int | None = None
+    dicom_secret: bytes | None = None
+
+
+def ingest_policy(
+    db: Session, project_id: int, *, rt: Runtime | None = None, create_key: bool = False
+) -> IngestPolicy:
+    """The de-identification policy uploads to ``project_id`` go through.
+
+    With ``rt`` and a DICOM policy that is on, the project's DICOM secret is derived now
+    (``create_key``: make the project's data key in ``db``'s transaction if it has none;
+    else a later DICOM upload makes it in a write of its own).
+    """
     from labelproof.services.deid import policy_of
     from labelproof.store.models import Project
 
     project = db.get(Project, project_id)
     if project is None:
         raise NotFound(f"project {project_id} not found")
-    return policy_of(project)
+    policy = IngestPolicy(policy_of(project))
+    policy.project_id = project_id
+    if rt is not None and policy.get("dicom", "off") != "off":
+        from labelproof.services.dicom import project_secret
+
+        policy.dicom_secret = project_secret(db, rt, project_id, create=create_key)
+    return policy
 
 
 def check_upload(
@@ -56,9 +80,20 @@ def check_upload(
     With a de-identification ``policy`` that is on, the staged file is replaced by the
     cleaned image (services/deid.py) before anything hashes or stores it.
     """
+    from labelproof.privacy.dicom import is_dicom
     from labelproof.services.deid import deidentify_upload
 
     staged = rt.blobs.stage(stream, max_bytes=rt.settings.max_upload_bytes)
+    with open(staged.path, "rb") as fh:
+        head = fh.read(132)
+    if is_dicom(head):  # DICOM: its own checks, and de-identification by the "dicom" policy
+        from labelproof.services.dicom import check_dicom
+
+        try:
+            return check_dicom(rt, staged, filename, policy)
+        except BaseException:
+            rt.blobs.discard(staged)
+            raise
     try:
         info = inspect_image(
             staged.path,
@@ -112,6 +147,7 @@ def store_upload(
             height=info.height,
             created_by=actor.user_id,
             deid=upload.deid,
+            frames=upload.frames,
             media_meta=info.media_meta,
         )
         db.add(asset)
@@ -158,7 +194,7 @@ def upload_asset(
         authorize(db, actor, project_id, Action.ASSET_UPLOAD)
         if make_task:
             authorize(db, actor, project_id, Action.TASK_CREATE)
-        policy = ingest_policy(db, project_id)
+        policy = ingest_policy(db, project_id, rt=rt)
     upload = check_upload(rt, filename=filename, stream=stream, policy=policy)
     try:
         with rt.write() as db:
@@ -176,7 +212,9 @@ def _pyramid_if_large(rt: Runtime, asset: Asset) -> None:
     """Build the tile pyramid of a large image at upload, not on its first view."""
     from labelproof.services import tiles
 
-    if max(asset.width, asset.height) >= tiles.EAGER_SIDE:
+    if asset.media_type != "application/dicom" and max(asset.width, asset.height) >= (
+        tiles.EAGER_SIDE
+    ):
         tiles.build_pyramid(rt, asset)
 
 
@@ -308,7 +346,10 @@ def add_asset(
     """Check and store an upload inside the caller's transaction (seeding, imports)."""
     authorize(db, actor, project_id, Action.ASSET_UPLOAD)
     upload = check_upload(
-        rt, filename=filename, stream=stream, policy=ingest_policy(db, project_id)
+        rt,
+        filename=filename,
+        stream=stream,
+        policy=ingest_policy(db, project_id, rt=rt, create_key=True),
     )
     try:
         return store_upload(db, rt, actor, project_id=project_id, upload=upload)
@@ -337,7 +378,7 @@ def upload_archive(
         authorize(db, actor, project_id, Action.ASSET_UPLOAD)
         if make_tasks:
             authorize(db, actor, project_id, Action.TASK_CREATE)
-        policy = ingest_policy(db, project_id)
+        policy = ingest_policy(db, project_id, rt=rt)
     staged_zip = rt.blobs.stage(stream, max_bytes=rt.settings.max_upload_bytes)
     uploads: list[CheckedUpload] = []
     try:

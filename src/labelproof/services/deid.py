@@ -1,12 +1,15 @@
 """Per-project de-identification policy, applied to every image at ingest.
 
 A project's policy is ``{"photos": "off" | "strip_metadata", "blur_faces": bool,
-"blur_plates": bool}``. Projects classified ``pii``, ``phi`` or ``cui`` default to
-``strip_metadata``, the others to ``off``; a project created before the policy existed (its
-column is NULL) follows the same default. When the policy is on, each staged upload is
-re-encoded by :func:`labelproof.privacy.deidentify_photo` before it is stored, so the blob
-the store keeps (and hashes) is the cleaned image; the asset keeps the report, which names
-what was removed and the regions blurred (boxes in pixels), never a metadata value.
+"blur_plates": bool, "dicom": "off" | "basic_profile"}``. Projects classified ``pii``,
+``phi`` or ``cui`` default to ``strip_metadata`` and ``basic_profile``, the others to
+``off``; a project created before the policy existed (its column is NULL), or before it had
+the ``dicom`` key, follows the same default. DICOM uploads follow ``dicom`` only (the PS3.15
+basic profile, services/dicom.py); every other image follows ``photos``. When the policy is
+on, each staged upload is re-encoded by :func:`labelproof.privacy.deidentify_photo` before
+it is stored, so the blob the store keeps (and hashes) is the cleaned image; the asset keeps
+the report, which names what was removed and the regions blurred (boxes in pixels), never a
+metadata value.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from labelproof.services.assets import CheckedUpload
 
 __all__ = [
+    "DICOM_MODES",
     "PHOTO_MODES",
     "SENSITIVE",
     "default_policy",
@@ -37,8 +41,9 @@ __all__ = [
 ]
 
 PHOTO_MODES = ("off", "strip_metadata")
+DICOM_MODES = ("off", "basic_profile")
 SENSITIVE = frozenset({"pii", "phi", "cui"})
-_KEYS = {"photos", "blur_faces", "blur_plates"}
+_KEYS = {"photos", "blur_faces", "blur_plates", "dicom"}
 #: Formats that :func:`labelproof.privacy.deidentify_photo` re-encodes.
 _CLEANABLE = frozenset({"JPEG", "PNG", "TIFF", "WEBP"})
 
@@ -46,12 +51,16 @@ _CLEANABLE = frozenset({"JPEG", "PNG", "TIFF", "WEBP"})
 def default_policy(classification: str) -> dict[str, Any]:
     """The policy a project of ``classification`` gets unless one is given."""
     photos = "strip_metadata" if classification in SENSITIVE else "off"
-    return {"photos": photos, "blur_faces": False, "blur_plates": False}
+    dicom = "basic_profile" if classification in SENSITIVE else "off"
+    return {"photos": photos, "blur_faces": False, "blur_plates": False, "dicom": dicom}
 
 
-def parse_policy(value: Any, *, field: str = "deid_policy") -> dict[str, Any]:
-    """Validate a policy object; missing keys take ``off``/``False``. Blurring needs ``photos``
-    on (the re-encode is what carries the blurred pixels)."""
+def parse_policy(
+    value: Any, *, field: str = "deid_policy", classification: str | None = None
+) -> dict[str, Any]:
+    """Validate a policy object; missing keys take ``off``/``False``, except ``dicom``
+    (missing or null), which takes the default of ``classification`` when it is given.
+    Blurring needs ``photos`` on (the re-encode is what carries the blurred pixels)."""
     if not isinstance(value, dict):
         raise InvalidInput(f"{field} must be an object, got {type(value).__name__}", field=field)
     unknown = sorted(set(value) - _KEYS)
@@ -75,13 +84,25 @@ def parse_policy(value: Any, *, field: str = "deid_policy") -> dict[str, Any]:
                 field=f"{field}.{key}",
             )
         out[key] = flag
+    dicom = value.get("dicom")
+    if dicom is None:
+        dicom = default_policy(classification)["dicom"] if classification else "off"
+    if dicom not in DICOM_MODES:
+        raise InvalidInput(
+            f"dicom must be one of {list(DICOM_MODES)}, got {dicom!r}", field=f"{field}.dicom"
+        )
+    out["dicom"] = dicom
     return out
 
 
 def policy_of(project: Project) -> dict[str, Any]:
     """The project's effective policy (its stored one, else its classification's default)."""
     stored = project.deid_policy
-    return dict(stored) if stored else default_policy(project.classification)
+    if not stored:
+        return default_policy(project.classification)
+    policy = dict(stored)
+    policy.setdefault("dicom", default_policy(project.classification)["dicom"])
+    return policy
 
 
 def set_policy(
@@ -89,7 +110,7 @@ def set_policy(
 ) -> dict[str, Any]:
     """Replace a project's policy (program managers and admins); the change is audited."""
     project = authorize(db, actor, project_id, Action.DEID_POLICY_WRITE)
-    parsed = parse_policy(policy)
+    parsed = parse_policy(policy, classification=project.classification)
     before = policy_of(project)
     project.deid_policy = parsed
     db.flush()

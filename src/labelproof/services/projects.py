@@ -58,7 +58,11 @@ def create_project(
             f"classification must be one of {list(CLASSIFICATIONS)}, got {classification!r}",
             field="classification",
         )
-    policy = default_policy(classification) if deid_policy is None else parse_policy(deid_policy)
+    policy = (
+        default_policy(classification)
+        if deid_policy is None
+        else parse_policy(deid_policy, classification=classification)
+    )
     project = Project(
         org_id=actor.org_id,
         name=name.strip(),

@@ -30,7 +30,17 @@ from labelproof.store.models import AnnotationRevision, Asset, SchemaVersion
 
 MAX_ANNOTATIONS = 20_000
 SOURCES = ("human", "model")
-_ITEM_KEYS = {"id", "type", "label", "geometry", "attributes", "source", "confidence", "z_order"}
+_ITEM_KEYS = {
+    "id",
+    "type",
+    "label",
+    "geometry",
+    "attributes",
+    "source",
+    "confidence",
+    "z_order",
+    "frame",
+}
 _KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -45,9 +55,13 @@ def _fail(field: str, message: str) -> InvalidInput:
 
 
 def validate_items(
-    items: Any, *, schema: dict[str, Any], image: annotypes.ImageSize
+    items: Any, *, schema: dict[str, Any], image: annotypes.ImageSize, frames: int = 1
 ) -> list[dict[str, Any]]:
-    """Canonical annotations, or InvalidInput naming ``annotations[i].<field>``."""
+    """Canonical annotations, or InvalidInput naming ``annotations[i].<field>``.
+
+    ``frame`` (optional) is the 0-based frame of a multi-frame asset the annotation is on,
+    ``0 <= frame < frames``; absent means frame 0, and an item without it stays without it.
+    """
     if not isinstance(items, list):
         raise _fail("annotations", "must be a list")
     if len(items) > MAX_ANNOTATIONS:
@@ -102,18 +116,26 @@ def validate_items(
         z_order = item.get("z_order", 0)
         if isinstance(z_order, bool) or not isinstance(z_order, int) or abs(z_order) > 10**6:
             raise _fail(f"{field}.z_order", f"must be an integer, got {z_order!r}")
-        out.append(
-            {
-                "id": ann_id,
-                "type": type_name,
-                "label": label,
-                "geometry": geometry,
-                "attributes": attributes,
-                "source": source,
-                "confidence": None if confidence is None else float(confidence),
-                "z_order": z_order,
-            }
-        )
+        canonical = {
+            "id": ann_id,
+            "type": type_name,
+            "label": label,
+            "geometry": geometry,
+            "attributes": attributes,
+            "source": source,
+            "confidence": None if confidence is None else float(confidence),
+            "z_order": z_order,
+        }
+        if "frame" in item:
+            frame = item["frame"]
+            if isinstance(frame, bool) or not isinstance(frame, int) or not 0 <= frame < frames:
+                raise _fail(
+                    f"{field}.frame",
+                    f"must be an integer frame in [0, {frames - 1}] (the asset has {frames} "
+                    f"frame{'s' if frames != 1 else ''}), got {frame!r}",
+                )
+            canonical["frame"] = frame
+        out.append(canonical)
     return out
 
 
@@ -196,6 +218,7 @@ def prepare_save(
         annotations,
         schema=schema.definition,
         image=annotypes.ImageSize(width=asset.width, height=asset.height),
+        frames=asset.frames,
     )
     return PreparedSave(
         task_id=task_id,

@@ -255,12 +255,18 @@ def thumbnail(rt: Runtime, actor: Actor, *, project_id: int, asset_id: int, size
     with rt.read() as db:
         asset = get_asset(db, actor, project_id=project_id, asset_id=asset_id)
         slide = is_slide(asset)
+        dicom = asset.media_type == "application/dicom"
+        dicom_meta = asset.media_meta if dicom else None
     from labelproof.services.custody.blobs import cached, read_blob
 
     def build() -> bytes:
         if slide:  # never the whole slide in memory: from its pyramid
             return _slide_thumbnail(rt, asset, size)
         data = read_blob(rt, project_id=asset.project_id, sha256=asset.sha256)
+        if dicom:  # the middle frame, default window (services/dicom.py)
+            from labelproof.services.dicom import thumbnail_jpeg
+
+            return thumbnail_jpeg(data, size, dicom_meta)
         image = _vips_image(data).thumbnail_image(size, height=size)
         if image.hasalpha():
             image = image.flatten(background=[255, 255, 255])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,7 @@ def import_dataset(
     """Import ``path`` (folder, file or zip) into a project; all or nothing."""
     with rt.read() as db:
         authorize(db, actor, project_id, Action.DATASET_IMPORT)
-        policy = ingest_policy(db, project_id)
+        policy = ingest_policy(db, project_id, rt=rt)
         schema = schemas.latest_version(db, project_id)
         existing = {
             a.filename: a for a in db.scalars(select(Asset).where(Asset.project_id == project_id))
@@ -369,7 +369,7 @@ def export_project(
     spec = {"scope": scope, "batch_id": batch_id, "sop_version": sop}
     # Images are decrypted into a private folder for the codec, removed when it is done.
     with tempfile.TemporaryDirectory(dir=rt.blobs.root / "tmp", prefix="export-") as plain:
-        ds = _dataset(rt, schema.definition, rows, latest, Path(plain))
+        ds = _dataset(rt, schema.definition, rows, latest, Path(plain), frames=fmt == "dicomseg")
         return _write_export(rt, actor, project, schema, codec, fmt, out, ds, spec)
 
 
@@ -429,7 +429,15 @@ def _dataset(
     rows: list[tuple[Task, Asset]],
     latest: dict[int, list[dict[str, Any]]],
     plain_dir: Path,
+    *,
+    frames: bool = False,
 ) -> Dataset:
+    """The export's dataset: one image per task (its asset decrypted into ``plain_dir``).
+
+    With ``frames`` (DICOM SEG), a multi-frame DICOM asset becomes one image per frame,
+    named ``<file>#<1-based frame>`` as formats/dicomseg expects, each annotation on the
+    image of its ``frame`` key (0-based, absent = 0); image ids are then numbered anew.
+    """
     from labelproof.formats import Annotation as DsAnnotation
     from labelproof.services.custody.blobs import copy_blob
 
@@ -452,11 +460,19 @@ def _dataset(
         if not plain.exists():
             with open(plain, "wb") as fh:
                 copy_blob(rt, project_id=asset.project_id, sha256=asset.sha256, dst=fh)
-        images.append(DsImage(task.id, name, asset.width, asset.height, path=plain))
+        image_of: dict[int, int] = {0: task.id}
+        if frames and asset.media_type == "application/dicom" and asset.frames > 1:
+            for k in range(asset.frames):
+                image_of[k] = -(len(images) + 1)  # renumbered below
+                images.append(
+                    DsImage(image_of[k], f"{name}#{k + 1}", asset.width, asset.height, path=plain)
+                )
+        else:
+            images.append(DsImage(task.id, name, asset.width, asset.height, path=plain))
         for item in latest.get(task.id, []):
             anns.append(
                 DsAnnotation(
-                    image_id=task.id,
+                    image_id=image_of.get(int(item.get("frame", 0)), task.id),
                     type=item["type"],
                     label=cat_id[item["label"]],
                     geometry=item["geometry"],
@@ -467,4 +483,8 @@ def _dataset(
                     source="model" if item.get("source") == "model" else "manual",
                 )
             )
+    if frames and any(im.id < 0 for im in images):  # frames of multi-frame assets: renumber
+        new_id = {im.id: n for n, im in enumerate(images, start=1)}
+        images = [replace(im, id=new_id[im.id]) for im in images]
+        anns = [replace(a, image_id=new_id[a.image_id]) for a in anns]
     return Dataset(images=images, categories=categories, annotations=anns, name="labelproof")

@@ -112,6 +112,7 @@ def validate_for_task(
         annotations,
         schema=schema.definition,
         image=annotypes.ImageSize(width=asset.width, height=asset.height),
+        frames=asset.frames,
     )
     return items, schema.id
 
