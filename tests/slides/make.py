@@ -10,7 +10,9 @@ tolerance in the tests.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tifffile
@@ -35,6 +37,21 @@ def pattern(width: int, height: int, step: int = 1) -> np.ndarray:
     return np.stack([r, g, b], axis=-1).astype(np.uint8)
 
 
+def tiles(width: int, height: int, step: int = 1, size: int = 256) -> Iterator[np.ndarray]:
+    """The pattern of a level downsampled by ``step``, tile by tile in row-major order (edge
+    tiles full-sized, as TIFF stores them), for slides too big to hold in memory."""
+    lw, lh = -(-width // step), -(-height // step)
+    span = np.arange(size)
+    for row in range(-(-lh // size)):
+        ys = ((row * size + span) * step // BLOCK)[:, None]
+        g = np.broadcast_to((ys * 53) % 200 + 40, (size, size))
+        for col in range(-(-lw // size)):
+            xs = (col * size + span) * step // BLOCK
+            r = np.broadcast_to((xs * 37) % 200 + 40, (size, size))
+            b = (xs + ys) * 29 % 200 + 40
+            yield np.stack([r, g, b], axis=-1).astype(np.uint8)
+
+
 def _downsamples(width: int, height: int, factor: int) -> list[int]:
     steps = [1]
     while max(width, height) // (steps[-1] * factor) >= 512:
@@ -42,21 +59,27 @@ def _downsamples(width: int, height: int, factor: int) -> list[int]:
     return steps
 
 
+def _level(tw: tifffile.TiffWriter, width: int, height: int, step: int, **tags: Any) -> None:
+    """One tiled level (the pattern downsampled by ``step``), deflate, written tile by tile."""
+    tw.write(
+        tiles(width, height, step),
+        shape=(-(-height // step), -(-width // step), 3),
+        dtype=np.uint8,
+        tile=(256, 256),
+        photometric="rgb",
+        compression="zlib",
+        compressionargs={"level": 1},
+        metadata=None,
+        **tags,
+    )
+
+
 def write_generic_tiff(path: Path, width: int, height: int) -> Path:
     """A pyramidal tiled TIFF (OpenSlide's generic-tiff): levels halve down to ~512 px."""
+    res = {"resolution": (1e4 / MPP, 1e4 / MPP), "resolutionunit": "CENTIMETER"}
     with tifffile.TiffWriter(path) as tw:
         for i, step in enumerate(_downsamples(width, height, 2)):
-            tw.write(
-                pattern(width, height, step),
-                tile=(256, 256),
-                photometric="rgb",
-                compression="zlib",
-                compressionargs={"level": 1},
-                metadata=None,
-                subfiletype=1 if i else 0,
-                resolution=(1e4 / MPP, 1e4 / MPP),
-                resolutionunit="CENTIMETER",
-            )
+            _level(tw, width, height, step, subfiletype=1 if i else 0, **res)
     return path
 
 
@@ -69,19 +92,11 @@ def aperio_description(width: int, height: int) -> str:
 
 
 def write_svs(path: Path, width: int, height: int) -> Path:
-    """An Aperio-style SVS: level 0 tiled, a stripped thumbnail, then 4x-reduced levels."""
-    steps = _downsamples(width, height, 4)
+    """An Aperio-style SVS: level 0 tiled, a stripped thumbnail, then 4x-reduced levels
+    (BigTIFF when level 0 is over 2 GiB raw)."""
     desc = aperio_description(width, height)
-    with tifffile.TiffWriter(path) as tw:
-        tw.write(
-            pattern(width, height),
-            tile=(256, 256),
-            photometric="rgb",
-            compression="zlib",
-            compressionargs={"level": 1},
-            metadata=None,
-            description=desc,
-        )
+    with tifffile.TiffWriter(path, bigtiff=width * height * 3 > 2**31) as tw:
+        _level(tw, width, height, 1, description=desc)
         thumb_step = max(1, max(width, height) // 768)
         tw.write(
             pattern(width, height, thumb_step),
@@ -92,16 +107,8 @@ def write_svs(path: Path, width: int, height: int) -> Path:
             rowsperstrip=16,
             description=desc,
         )
-        for step in steps[1:]:
-            tw.write(
-                pattern(width, height, step),
-                tile=(256, 256),
-                photometric="rgb",
-                compression="zlib",
-                compressionargs={"level": 1},
-                metadata=None,
-                description=desc,
-            )
+        for step in _downsamples(width, height, 4)[1:]:
+            _level(tw, width, height, step, description=desc)
     return path
 
 

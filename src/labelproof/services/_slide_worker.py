@@ -13,9 +13,9 @@ Commands (``argv``):
     one JSON object on stdout: ``{"vendor": str | null, "levels": [[w, h], ...],
     "mpp": [x, y] | null, "objective_power": float | null}`` (``vendor`` null: not a slide).
 ``pyramid PATH TILE QUALITY THREADS``
-    the Deep Zoom pyramid (no overlap, levels ``0..ceil(log2(max side))``) as frames on
-    stdout: a 16-byte big-endian header ``level, col, row, length`` then ``length`` bytes of
-    JPEG.
+    the Deep Zoom pyramid (no overlap, levels ``0..ceil(log2(max side))``, level ``L`` the
+    slide's level 0 halved ``max - L`` times, sizes rounded up) as frames on stdout: a
+    16-byte big-endian header ``level, col, row, length`` then ``length`` bytes of JPEG.
 
 Errors: exit status 2 and one line of JSON ``{"error": message}`` on stderr.
 """
@@ -84,35 +84,82 @@ def _jpeg(image: Any, quality: int) -> bytes:
     import io
 
     buf = io.BytesIO()
-    image.convert("RGB").save(buf, "JPEG", quality=quality)
+    image.save(buf, "JPEG", quality=quality)
     return buf.getvalue()
 
 
+#: Columns of level 0 read by one OpenSlide call (bounds the memory of one read).
+READ_WIDTH = 4096
+
+
 def pyramid(path: str, tile_size: int, quality: int, threads: int) -> None:
+    """Cut the Deep Zoom pyramid in one pass over level 0, a band of ``tile_size`` rows at a
+    time: each band is cut into tiles, then halved (2x2 box mean) into the band of the level
+    below, and so on down to the 1x1 level, so every level-0 pixel is read once and memory
+    holds at most two bands per level whatever the slide's size."""
+    import math
     import struct
     from concurrent.futures import ThreadPoolExecutor
 
     import openslide
-    from openslide.deepzoom import DeepZoomGenerator
+    from PIL import Image
 
     out = sys.stdout.buffer
-    with openslide.OpenSlide(path) as slide:
-        dz = DeepZoomGenerator(slide, tile_size=tile_size, overlap=0, limit_bounds=False)
+    with openslide.OpenSlide(path) as slide, ThreadPoolExecutor(max(1, threads)) as pool:
+        width, height = slide.dimensions
+        top = max(0, math.ceil(math.log2(max(width, height, 1))))
+        background = "#" + slide.properties.get(openslide.PROPERTY_NAME_BACKGROUND_COLOR, "ffffff")
+        rows = [0] * (top + 1)  # next tile row of each level
+        pending: list[Any] = [None] * (top + 1)
 
-        def cut(level: int, row: int) -> list[tuple[int, int, bytes]]:
-            cols, _ = dz.level_tiles[level]
-            return [(c, row, _jpeg(dz.get_tile(level, (c, row)), quality)) for c in range(cols)]
+        def encode(job: tuple[Any, int]) -> tuple[int, bytes]:
+            band, col = job
+            box = (col * tile_size, 0, min(band.width, (col + 1) * tile_size), band.height)
+            return col, _jpeg(band.crop(box), quality)
 
-        step = 4 * max(1, threads)  # rows in flight: bounded memory whatever the slide
-        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            for level in range(dz.level_count):
-                _, rows = dz.level_tiles[level]
-                for first in range(0, rows, step):
-                    chunk = range(first, min(rows, first + step))
-                    for row_tiles in pool.map(lambda r, lv=level: cut(lv, r), chunk):
-                        for col, row, data in row_tiles:
-                            out.write(struct.pack(">IIII", level, col, row, len(data)))
-                            out.write(data)
+        def emit(level: int, band: Any) -> None:
+            cols = -(-band.width // tile_size)
+            row = rows[level]
+            rows[level] += 1
+            for col, data in pool.map(encode, [(band, c) for c in range(cols)]):
+                out.write(struct.pack(">IIII", level, col, row, len(data)))
+                out.write(data)
+
+        def push(level: int, band: Any, last: bool) -> None:
+            """``band`` (tile_size rows, fewer if ``last``) of ``level`` was emitted: make
+            the level below from it and the band before it."""
+            while level > 0:
+                if pending[level] is None and not last:
+                    pending[level] = band
+                    return
+                if pending[level] is not None:
+                    above = pending[level]
+                    both = Image.new("RGB", (band.width, above.height + band.height))
+                    both.paste(above, (0, 0))
+                    both.paste(band, (0, above.height))
+                    pending[level] = None
+                    band = both
+                band = band.reduce(2)
+                level -= 1
+                emit(level, band)
+
+        def read(y: int, h: int) -> Any:
+            band = Image.new("RGB", (width, h), background)
+            for x in range(0, width, READ_WIDTH):
+                w = min(READ_WIDTH, width - x)
+                region = slide.read_region((x, y), 0, (w, h))
+                alpha: Any = region.getchannel("A").getextrema()
+                if alpha[0] == 255:  # opaque: no compositing needed
+                    band.paste(region.convert("RGB"), (x, 0))
+                else:
+                    band.paste(region, (x, 0), region)
+            return band
+
+        for y in range(0, height, tile_size):
+            h = min(tile_size, height - y)
+            band = read(y, h)
+            emit(top, band)
+            push(top, band, last=y + h >= height)
     out.flush()
 
 

@@ -159,22 +159,18 @@ def _cut_slide(rt: Runtime, asset: Asset, *, folder: Path, staging: Path) -> Non
     tiles folder for the cut and removed after it; no plaintext tile is written.
     """
     from labelproof.services import slides
-    from labelproof.services.custody.blobs import copy_blob, seal_derived
+    from labelproof.services.custody.blobs import copy_blob, derived_aad, project_key
+    from labelproof.store.blobs import seal_file
 
     def blob(out: Any) -> None:
         copy_blob(rt, project_id=asset.project_id, sha256=asset.sha256, dst=out)
 
+    key = project_key(rt, asset.project_id)  # once, not per tile
     with slides.plain_copy(blob, _root(rt, "tiles")) as plain:
         tiles = slides.stream_pyramid(plain, name=asset.filename, tile_size=TILE_SIZE)
         for level, col, row, data in tiles:
             rel = Path(str(level)) / f"{col}_{row}.{TILE_FORMAT}"
-            seal_derived(
-                rt,
-                project_id=asset.project_id,
-                path=folder / rel,
-                data=data,
-                write_to=staging / rel,
-            )
+            seal_file(staging / rel, data, key=key, aad=derived_aad(rt, folder / rel))
 
 
 def _slide_thumbnail(rt: Runtime, asset: Asset, size: int) -> bytes:
