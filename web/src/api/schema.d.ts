@@ -285,9 +285,34 @@ export interface paths {
         put?: never;
         /**
          * Confirm Totp
-         * @description Turn the second factor on with the first code from the app.
+         * @description Turn the second factor on with the first code from the app; returns one-time
+         *     recovery codes, shown only now.
          */
         post: operations["confirm_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/totp/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Recovery Codes
+         * @description How many of your one-time recovery codes are left (the codes are never shown again).
+         */
+        get: operations["get_recovery_codes"];
+        put?: never;
+        /**
+         * Regenerate Recovery Codes
+         * @description A new set of recovery codes (password and a current code); the old set stops working.
+         */
+        post: operations["regenerate_recovery_codes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1736,6 +1761,8 @@ export interface components {
              * @default 0
              */
             z_order: number;
+            /** Frame */
+            frame?: number | null;
         };
         /** AnnotationsIn */
         AnnotationsIn: {
@@ -1812,6 +1839,15 @@ export interface components {
             created_at: string;
             /** Deid */
             deid?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Frames
+             * @default 1
+             */
+            frames: number;
+            /** Media Meta */
+            media_meta?: {
                 [key: string]: unknown;
             } | null;
         };
@@ -2019,6 +2055,8 @@ export interface components {
              * @default false
              */
             blur_plates: boolean;
+            /** Dicom */
+            dicom?: string | null;
         };
         /** DeidPolicyOut */
         DeidPolicyOut: {
@@ -2028,6 +2066,11 @@ export interface components {
             blur_faces: boolean;
             /** Blur Plates */
             blur_plates: boolean;
+            /**
+             * Dicom
+             * @default off
+             */
+            dicom: string;
         };
         /** DestructionIn */
         DestructionIn: {
@@ -2459,6 +2502,22 @@ export interface components {
              */
             reason: string;
         };
+        /**
+         * RecoveryCodesOut
+         * @description New one-time recovery codes, shown only now (the previous set no longer works).
+         */
+        RecoveryCodesOut: {
+            /** Recovery Codes */
+            recovery_codes: string[];
+        };
+        /** RecoveryStatusOut */
+        RecoveryStatusOut: {
+            /**
+             * Remaining
+             * @description unused recovery codes
+             */
+            remaining: number;
+        };
         /** ResultOut */
         ResultOut: {
             /** Task Id */
@@ -2797,6 +2856,11 @@ export interface components {
              * Format: date-time
              */
             enabled_at: string;
+            /**
+             * Recovery Codes
+             * @description one-time codes for a lost authenticator, shown only now
+             */
+            recovery_codes: string[];
         };
         /** UserIn */
         UserIn: {
@@ -3336,6 +3400,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TotpEnabledOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_recovery_codes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryStatusOut"];
+                };
+            };
+        };
+    };
+    regenerate_recovery_codes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DisableTotpIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodesOut"];
                 };
             };
             /** @description Validation Error */
