@@ -1,5 +1,6 @@
 """A demo installation: an organisation, a user per role, and a project holding
-scikit-image's bundled sample images with annotations of every type.
+scikit-image's bundled sample images with annotations of every type, then (last) two DICOM
+tasks from pydicom's bundled files (a CT slice and a multi-frame ultrasound loop).
 
 Used by ``labelproof demo`` (and the README's first command). Running it again on a data
 directory that has the demo is a no-op: passwords are shown only when users are created.
@@ -258,4 +259,73 @@ def seed_demo(rt: Runtime) -> tuple[int, list[DemoUser], bool]:
                 annotations=_annotations(image, asset.width, asset.height),
                 idempotency_key=f"demo-{image}",
             )
+        _seed_dicom(db, rt, actor, project.id)
         return project.id, users, True
+
+
+#: pydicom's bundled files: a CT slice and a 30-frame colour ultrasound loop (both offline).
+DICOM_FILES = ("CT_small.dcm", "examples_ybr_color.dcm")
+
+
+def _dicom_annotations(name: str, width: int, height: int, frames: int) -> list[dict[str, Any]]:
+    if frames > 1:  # a box on the middle frame and one on the first
+        return [
+            {
+                "type": "box",
+                "label": "object",
+                "geometry": {"x": width // 4, "y": height // 4, "w": width // 3, "h": height // 3},
+                "frame": frames // 2,
+            },
+            {
+                "type": "box",
+                "label": "object",
+                "geometry": {"x": 10, "y": 10, "w": width // 5, "h": height // 5},
+                "frame": 0,
+            },
+        ]
+    cx, cy, r = width / 2, height / 2, min(width, height) / 4
+    return [
+        {
+            "type": "polygon",
+            "label": "object",
+            "geometry": {
+                "points": [
+                    [cx - r, cy - r / 2],
+                    [cx + r, cy - r / 2],
+                    [cx + r / 2, cy + r],
+                    [cx - r / 2, cy + r],
+                ]
+            },
+            "attributes": {"material": "tissue"},
+        }
+    ]
+
+
+def _seed_dicom(db: Any, rt: Runtime, actor: Any, project_id: int) -> None:
+    """DICOM tasks last in the demo project, de-identified at ingest (PS3.15 basic profile):
+    the project turns its ``dicom`` policy on first (an audited policy change)."""
+    from pydicom.data import get_testdata_file
+
+    from labelproof.services import deid
+    from labelproof.store.models import Project
+
+    project = db.get(Project, project_id)
+    policy = {**deid.policy_of(project), "dicom": "basic_profile"}
+    deid.set_policy(db, actor, project_id=project_id, policy=policy)
+    for name in DICOM_FILES:
+        path = get_testdata_file(name)
+        if not isinstance(path, str):  # a file pydicom would download: not here, skip it
+            continue
+        with open(path, "rb") as fh:
+            asset = assets.add_asset(
+                db, rt, actor, project_id=project_id, filename=name.lower(), stream=fh
+            )
+        task = assets.create_tasks(db, actor, project_id=project_id, asset_ids=[asset.id])[0]
+        revisions.save(
+            db,
+            actor,
+            task_id=task.id,
+            base_revision=0,
+            annotations=_dicom_annotations(name, asset.width, asset.height, asset.frames),
+            idempotency_key=f"demo-{name}",
+        )
