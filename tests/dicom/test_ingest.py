@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from labelproof.errors import FileTooLarge
 from labelproof.services.dicom import inspect_dicom
-from labelproof.store.models import Asset
+from labelproof.store.models import Asset, AuditEvent
 from tests.custody_server.helpers import scan
 from tests.custody_server.test_sealed_fields import _pg_hits
 from tests.dicom.helpers import (
@@ -117,6 +117,13 @@ def test_burned_in_annotation_is_flagged(world: World) -> None:
     assert any(f.startswith("BurnedInAnnotation=YES") for f in report["flags"])
     listed = world.client("orgadmin").get(f"/api/projects/{pid}/assets").json()["items"]
     assert listed[0]["deid"]["flags"] == report["flags"]
+    with world.rt.read() as db:  # the upload's audit event says the pixels need a review
+        event = db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "asset.uploaded", AuditEvent.target_id == str(r.json()["id"])
+            )
+        ).one()
+    assert event.details["burned_in_review"] is True and event.project_id == pid
 
 
 def test_archive_members_are_deidentified(world: World) -> None:

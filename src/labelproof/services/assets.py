@@ -165,6 +165,8 @@ def store_upload(
                     "sha256": staged.sha256,
                     "size": staged.size,
                     "deidentified": upload.deid is not None,
+                    # DICOM whose pixels may carry text (the report's flags): review them
+                    "burned_in_review": bool((upload.deid or {}).get("burned_in")),
                     # never the name itself: audit events outlive a destruction
                     "filename_hmac": project_digest(
                         db, project_id, info.filename, purpose="filename"
