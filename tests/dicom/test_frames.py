@@ -88,6 +88,16 @@ def test_multi_frame_asset_frames_meta_annotations_and_thumbnail(world: World) -
     assert np.corrcoef(shown.ravel(), small.ravel())[0, 1] > 0.9
 
 
+def test_dicom_has_no_tiles(world: World) -> None:
+    r = upload(world, world.project_id, "ct.dcm", to_bytes(sample()), who="program_manager")
+    assert r.status_code == 201, r.text
+    aid = r.json()["id"]
+    base = f"/api/projects/{world.project_id}/assets/{aid}"
+    for url in (f"{base}/tiles", f"{base}/tiles/0/0_0.jpg"):
+        got = world.client("annotator").get(url)
+        assert got.status_code == 422 and "is DICOM: it has no tile pyramid" in got.text
+
+
 def test_single_frame_ct_thumbnail_uses_the_window(world: World) -> None:
     ds = sample("CT_small.dcm")
     ds.WindowCenter, ds.WindowWidth = 40, 400

@@ -104,6 +104,11 @@ def build_pyramid(rt: Runtime, asset: Asset) -> Path:
 
     from labelproof.services.custody.blobs import read_blob, seal_derived
 
+    if asset.media_type == "application/dicom":  # frames of modality values, not tiles
+        raise InvalidInput(
+            f"asset {asset.id} is DICOM: it has no tile pyramid; read its file from /content",
+            field="asset_id",
+        )
     folder = _pyramid_folder(rt, asset)
     if folder.is_dir():
         return folder
