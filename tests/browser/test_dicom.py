@@ -151,10 +151,16 @@ def dicom_project(
 
 
 def open_dicom(page: Any, task_id: int, project_id: int) -> Workspace:
-    ws = Workspace(page).open(task_id, project_id=project_id)
-    page.wait_for_function("() => window.__labelproof.dicom && !window.__labelproof.dicom.pending")
-    page.wait_for_timeout(150)
-    return ws
+    """Open a task's workspace and wait for its DICOM layer (not the previous task's)."""
+    page.evaluate("() => { if (window.__labelproof) window.__labelproof.stale = true; }")
+    page.goto(f"/#/projects/{project_id}/tasks/{task_id}")
+    page.wait_for_function(
+        "() => { const w = window.__labelproof;"
+        " return !!w && !w.stale && !!w.dicom && w.dicom.pending === null; }",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(150)  # the first frame draws
+    return Workspace(page)
 
 
 def canvas_grey(page: Any, x: float, y: float) -> int:
@@ -358,10 +364,63 @@ def test_dicom_multiframe_box_on_frame_k_saved_with_its_frame(
 
     # Reopening the task shows the saved box on frame k only.
     page.reload()
-    ws.wait_ready()
+    page.wait_for_function("() => !!window.__labelproof?.dicom", timeout=60_000)
     settle(page)
     assert [a["frame"] for a in ws.items()] == [k]
     assert page.evaluate(hit) is None  # opens on frame 0
     page.get_by_test_id("frame-slider").fill(str(k + 1))
     settle(page)
     assert page.evaluate(hit) == box_id
+
+
+# Transfer syntaxes: pydicom's bundled files, decoded in the browser by cornerstone's loader
+# and compared with pydicom's decoding. name -> (largest difference allowed, lossless?)
+SYNTAXES: dict[str, int] = {
+    "MR_small.dcm": 0,  # explicit VR little endian
+    "MR_small_bigendian.dcm": 0,  # explicit VR big endian
+    "image_dfl.dcm": 0,  # deflated explicit VR little endian
+    "MR_small_RLE.dcm": 0,  # RLE lossless
+    "SC_rgb_rle.dcm": 0,  # RLE lossless, RGB
+    "MR_small_jp2klossless.dcm": 0,  # JPEG 2000 lossless
+    "693_J2KI.dcm": 0,  # JPEG 2000 (same OpenJPEG decoder on both sides)
+    "MR_small_jpeg_ls_lossless.dcm": 0,  # JPEG-LS lossless
+    "SC_rgb_jpeg_dcmtk.dcm": 4,  # JPEG baseline, YBR_FULL (lossy; IDCT and YBR->RGB differ)
+}
+
+
+def test_dicom_transfer_syntaxes_decode_like_pydicom(
+    page: Any, server: Server, admin_api: httpx.Client
+) -> None:
+    files = {}
+    for name in SYNTAXES:
+        with open(bundled(name), "rb") as f:
+            files[name] = f.read()
+    pid, tasks, assets = dicom_project(admin_api, files)
+    sign_in(page, server)
+    worst: dict[str, float] = {}
+    for name, tol in SYNTAXES.items():
+        ds = pydicom.dcmread(io.BytesIO(files[name]))
+        ref = np.asarray(ds.pixel_array, dtype=np.float64)
+        color = ref.ndim == 3
+        if not color:
+            slope = float(ds.get("RescaleSlope", 1))
+            ref = ref * slope + float(ds.get("RescaleIntercept", 0))
+        h, w = ref.shape[:2]
+        open_dicom(page, tasks[name], pid)
+        info = page.evaluate("() => window.__labelproof.dicom.info")
+        assert (info["width"], info["height"], info["color"]) == (w, h, color), name
+        assert (assets[name]["width"], assets[name]["height"]) == (w, h), name
+        pts = [(x, y) for y in range(0, h, max(1, h // 9)) for x in range(0, w, max(1, w // 9))]
+        got = page.evaluate(
+            "(pts) => pts.map(([x, y]) => window.__labelproof.dicom.valueAt(x + 0.5, y + 0.5))",
+            pts,
+        )
+        diff = max(
+            float(np.max(np.abs(np.asarray(g, dtype=np.float64) - ref[y, x])))
+            for (x, y), g in zip(pts, got, strict=True)
+        )
+        worst[name] = diff
+        assert diff <= tol, (name, diff)
+        # The values vary (not a blank decode).
+        assert len({str(g) for g in got}) > 3, name
+    assert len(worst) == len(SYNTAXES), worst

@@ -6,6 +6,7 @@
  */
 import * as core from "@cornerstonejs/core";
 import * as loader from "@cornerstonejs/dicom-image-loader";
+import { inflated, transferSyntax } from "./deflate";
 import type { DecodedFrame, DicomFile, DicomInfo } from "./types";
 import type { Window } from "./wl";
 
@@ -71,7 +72,9 @@ function toFrame(image: core.Types.IImage): DecodedFrame {
 /** Open a DICOM Part 10 file (its bytes) for decoding frame by frame. */
 export async function openDicom(bytes: Blob): Promise<DicomFile> {
   await init();
-  const base = loader.wadouri.fileManager.add(bytes);
+  const raw = new Uint8Array(await bytes.arrayBuffer());
+  const plain = await inflated(raw);
+  const base = loader.wadouri.fileManager.add(new Blob([plain as BlobPart]));
   const index = Number(base.slice(base.indexOf(":") + 1));
   const idOf = (k: number) => `${base}?frame=${k + 1}`;
   const load = async (k: number) => (await core.imageLoader.loadImage(idOf(k))) as core.Types.IImage;
@@ -90,7 +93,7 @@ export async function openDicom(bytes: Blob): Promise<DicomFile> {
     invert: photometric === "MONOCHROME1",
     modality: text(nat.Modality),
     window,
-    transferSyntax: text(nat.TransferSyntaxUID),
+    transferSyntax: transferSyntax(raw) || text(nat.TransferSyntaxUID),
   };
   const firstFrame = toFrame(image0);
   return {

@@ -80,7 +80,7 @@ export function paste(doc: Doc, host: ToolHost): number {
   let z = doc.items.reduce((m, a) => Math.max(m, a.z_order), -1) + 1;
   const out: Annotation[] = [];
   let skipped = 0;
-  for (const a of c.items) {
+  for (const { frame: _from, ...a } of c.items) {
     const cls = host.classOf(a.label);
     const sizeOk =
       a.type !== "mask" ||
@@ -96,6 +96,7 @@ export function paste(doc: Doc, host: ToolHost): number {
       source: "human",
       confidence: null,
       z_order: z++,
+      ...(doc.frame !== null ? { frame: doc.frame } : {}), // onto the frame shown
     });
   }
   doc.addMany(out);

@@ -37,6 +37,12 @@ export async function openImage(
   projectId: number,
   asset: { id: number; width: number; height: number; media_type?: string; media_meta?: unknown },
 ): Promise<ImageSource> {
+  if (asset.media_type === undefined) {
+    // Callers that know only the id and size (a QA assignment): the record says the type.
+    const params = { path: { project_id: projectId, asset_id: asset.id } };
+    const rec = await call(api.GET("/api/projects/{project_id}/assets/{asset_id}", { params }));
+    asset = { ...asset, media_type: rec.media_type, media_meta: (rec as { media_meta?: unknown }).media_meta };
+  }
   if (asset.media_type === DICOM_TYPE) return openDicomAsset(projectId, asset);
   if (Math.max(asset.width, asset.height) <= TILE_THRESHOLD) {
     const img = await decoded(contentUrl(projectId, asset.id));
