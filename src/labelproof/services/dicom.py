@@ -124,8 +124,9 @@ def _read(path: Path, name: str, *, pixels: bool) -> Any:
         warnings.simplefilter("ignore")
         try:
             ds = pydicom.dcmread(path, stop_before_pixels=not pixels)
-            for _ in ds.iterall():  # parse every element now, so corruption surfaces here
-                pass
+            if not pixels:  # parse every element now, so corruption surfaces here (once)
+                for _ in ds.iterall():
+                    pass
         except InvalidDicomError as exc:
             raise _fail(name, f"not a DICOM file ({exc})") from None
         except Exception as exc:  # pydicom raises many kinds on damaged input
