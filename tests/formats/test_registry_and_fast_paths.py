@@ -201,7 +201,9 @@ def test_chunked_fast_reader_equals_whole_parse(
     monkeypatch.setattr(_coco_read, "CHUNKED_ABOVE", 0)
     real = _json_stream.split_array
     monkeypatch.setattr(
-        _json_stream, "split_array", lambda raw, key, **kw: real(raw, key, 4096, **kw)
+        _json_stream,
+        "split_array",
+        lambda raw, key, chunk_bytes=0, **kw: real(raw, key, 4096, **kw),
     )
     chunked, report = get_codec("coco").read(p)
     for field in ("image_id", "label", "ann_id", "crowd"):
@@ -229,7 +231,7 @@ def test_chunked_reader_with_annotations_before_images(
     spans: list[int] = []
     real = _json_stream.split_array
 
-    def small_chunks(raw: bytes, key: str, **kw: object) -> object:
+    def small_chunks(raw: bytes, key: str, chunk_bytes: int = 0, **kw: object) -> object:
         out = real(raw, key, 8192, **kw)  # type: ignore[arg-type]
         spans.append(len(out[1]))
         return out

@@ -100,8 +100,10 @@ def _on_slots(starts: NDArray[np.int64], ends: NDArray[np.int64], k: int, unit: 
     return not table.any()
 
 
-def box_rows(chunk: bytes) -> dict[str, NDArray[np.float64]] | None:
-    """Columns (slot name -> (N,) float64) of a chunk of plain box records, or None.
+def box_rows(chunk: bytes) -> NDArray[np.void] | None:
+    """The records of a chunk of plain box records as an (N,) structured array with one
+    float64 field per number (``id``, ``image_id``, ``category_id``, ``x``, ``y``, ``w``,
+    ``h``, ``area``, ``iscrowd``, those present, in text order), or None.
 
     ``chunk`` is a comma-separated run of JSON objects (as cut by ``_json_stream``); None
     means "not provably a run of plain box records: parse it with orjson".
@@ -141,5 +143,5 @@ def box_rows(chunk: bytes) -> dict[str, NDArray[np.float64]] | None:
         return None
     if n and float(np.abs(values).max()) >= _EXACT_INT:
         return None  # (integers beyond 2**53 are not exact as floats: orjson reads them)
-    table = values.reshape(n, k)
-    return {name: table[:, i] for i, name in enumerate(slots)}
+    table: NDArray[np.void] = values.view(np.dtype([(name, np.float64) for name in slots]))
+    return table

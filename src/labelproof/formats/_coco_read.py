@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import os
 from collections import Counter
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,11 @@ EDGE_SLACK = 1.0
 clipped and reported. Further out is an error."""
 CHUNKED_ABOVE = 4 << 20
 """Files above this size (bytes) are read in chunks (faster and smaller than one parse)."""
+CHUNK_BYTES = 4 << 20
+"""Target size of a chunk (measured on 1M boxes: 4 MiB beats 16 MiB, whose temporaries
+are fresh pages, so page faults, for every chunk, and 0.5 MiB, whose per-chunk work shows)."""
+BOXES_PER_BATCH = 1 << 17
+"""Fast-path rows checked and added together (the columns of several chunks)."""
 
 
 def _bad(path: Path, record: str, message: str) -> InvalidDataset:
@@ -66,6 +73,35 @@ class _ImageFiles:
         return self.root / name if name in self.names else None
 
 
+class _BoxStore:
+    """Box columns reserved for the rest of a file, filled block by block by the fast path,
+    so the boxes are not copied again at the end (pages never written are never mapped)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.cols = BoxColumns(
+            np.empty(capacity, np.int64),
+            np.empty(capacity, np.int64),
+            np.empty((capacity, 4), np.float64),
+            np.empty(capacity, np.int64),
+            np.empty(capacity, np.float64),
+            np.empty(capacity, np.bool_),
+        )
+        self.n = 0
+        self.parts = 0
+
+    def take(self, n: int) -> BoxColumns | None:
+        """Views of the next ``n`` rows; None when they do not fit."""
+        if self.n + n > len(self.cols):
+            return None
+        part = self.cols.take_slice(self.n, self.n + n)
+        self.n += n
+        self.parts += 1
+        return part
+
+    def used(self) -> BoxColumns:
+        return self.cols.take_slice(0, self.n)
+
+
 class CocoReader:
     """Reads one COCO JSON file (one split) into ``dataset``, appending."""
 
@@ -74,6 +110,11 @@ class CocoReader:
         self.report = report
         self.cat_ids: dict[int, Category] = {c.id: c for c in dataset.categories}
         self.box_parts: list[BoxColumns] = []
+        self._img_size: dict[int, tuple[int, int, str]] | None = None
+        self.img_order = np.zeros(0, np.int64)
+        self.img_wh = np.zeros((0, 2), np.float64)
+        self.img_lut: NDArray[np.int64] | None = None
+        self.img_lo = 0
 
     # -- top level ---------------------------------------------------------------------
     def read_file(self, path: Path, split: str, image_root: Path | None) -> None:
@@ -102,13 +143,38 @@ class CocoReader:
         try:
             with _json_stream.MappedFile(path) as mapped:
                 doc, spans = _json_stream.split_array(
-                    mapped.raw, "annotations", release=mapped.release
+                    mapped.raw, "annotations", chunk_bytes=CHUNK_BYTES, release=mapped.release
                 )
                 self._header(doc, path, split, image_root)
                 offset = 0
+                pending: list[NDArray[np.void]] = []
+                rows = 0
+                store: _BoxStore | None = None
                 for a, b in spans:
-                    offset += self._chunk(mapped.raw[a:b], path, offset)
+                    chunk = mapped.raw[a:b]
+                    table = box_rows(chunk)
+                    if table is None:  # any other record: through orjson, in file order
+                        self._fast_boxes(pending, path, offset - rows, store)
+                        pending, rows = [], 0
+                        anns = _json_stream.parse_chunk(chunk)
+                        self._annotations(anns, path, offset)
+                        offset += len(anns)
+                    else:
+                        if store is None:  # room for the rest at this chunk's density
+                            per_row = (b - a) / max(1, table.shape[0])
+                            store = _BoxStore(int((spans[-1][1] - a) / per_row * 1.05) + 1024)
+                        pending.append(table)
+                        rows += table.shape[0]
+                        offset += table.shape[0]
+                        if rows >= BOXES_PER_BATCH:
+                            self._fast_boxes(pending, path, offset - rows, store)
+                            pending, rows = [], 0
+                    del chunk
                     mapped.release(a, b)
+                self._fast_boxes(pending, path, offset - rows, store)
+            if store is not None and store.parts == len(self.box_parts) - mark[0] > 1:
+                del self.box_parts[mark[0] :]  # one block: the store's rows, no copy
+                self.box_parts.append(store.used())
             return True
         except _json_stream.NotChunkable:  # undo a partial read
             del self.box_parts[mark[0] :]
@@ -117,70 +183,117 @@ class CocoReader:
             self.report.__dict__.update(report_mark.__dict__)
             return False
 
-    def _chunk(self, chunk: bytes, path: Path, offset: int) -> int:
-        """Read one chunk of records (fast path first); returns how many it held."""
-        cols = box_rows(chunk)
-        if cols is not None:
-            n = int(cols["x"].shape[0])
-            ints: dict[str, NDArray[np.int64]] = {}
-            for key in ("id", "image_id", "category_id", "iscrowd"):
-                col = cols.get(key)
-                if col is None:
-                    ints[key] = np.full(n, -1 if key == "id" else 0, np.int64)
-                    continue
-                bad = col != np.floor(col)
-                if bad.any():
-                    k = int(np.argmax(bad))
-                    raise _bad(
-                        path,
-                        f"annotations[{offset + k}].{key}",
-                        f"must be an integer, got {col[k]}",
-                    )
-                ints[key] = col.astype(np.int64)
-            xywh = np.stack([cols["x"], cols["y"], cols["w"], cols["h"]], axis=1)
-            self._add_boxes(
-                ints["image_id"],
-                ints["category_id"],
-                xywh,
-                ints["id"],
-                ints["iscrowd"],
-                np.arange(offset, offset + n),
-                path,
-            )
-            return n
-        anns = _json_stream.parse_chunk(chunk)
-        self._annotations(anns, path, offset)
-        return len(anns)
+    def _fast_boxes(
+        self, tables: list[NDArray[np.void]], path: Path, offset: int, store: _BoxStore | None
+    ) -> None:
+        """Check and add the rows of consecutive fast-path chunks (records ``offset``
+        onwards), written straight into ``store`` when it has room."""
+        if not tables:
+            return
+        table = tables[0] if len(tables) == 1 else np.concatenate(tables)
+        n = table.shape[0]
+        part = store.take(n) if store is not None else None
+        if part is None:
+            part = _BoxStore(n).take(n)
+            assert part is not None
+        names = table.dtype.names or ()
+        columns = (("id", part.ann_id), ("image_id", part.image_id), ("category_id", part.label))
+        for key, dst in columns:
+            if key not in names:
+                dst.fill(-1 if key == "id" else 0)
+                continue
+            col = table[key]
+            np.copyto(dst, col, casting="unsafe")  # (|values| < 2**53: box_rows checked)
+            self._whole(dst != col, col, path, offset, key)
+        if "iscrowd" in names:
+            col = table["iscrowd"]
+            self._whole(col != np.floor(col), col, path, offset, "iscrowd")
+            np.not_equal(col, 0, out=part.crowd)
+        else:
+            part.crowd.fill(False)
+        for i, key in enumerate("xywh"):
+            part.xywh[:, i] = table[key]
+        part.score.fill(np.nan)
+        self._add_boxes(part, np.arange(offset, offset + n), path)
+
+    @staticmethod
+    def _whole(
+        bad: NDArray[np.bool_], col: NDArray[np.float64], path: Path, offset: int, key: str
+    ) -> None:
+        if bad.any():
+            k = int(np.argmax(bad))
+            rec = f"annotations[{offset + k}].{key}"
+            raise _bad(path, rec, f"must be an integer, got {col[k]}")
 
     def _header(self, doc: Any, path: Path, split: str, image_root: Path | None) -> None:
         if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
             raise InvalidDataset(f"{path}: not a COCO file (no 'images' array)", field=str(path))
         for i, c in enumerate(doc.get("categories") or []):
             self._category(c, path, f"categories[{i}]")
-        self.img_size: dict[int, tuple[int, int, str]] = {
-            im.id: (im.width, im.height, im.file_name) for im in self.ds.images
-        }
+        images: list[Any] = doc["images"]
+        known = [im.id for im in self.ds.images]
+        if not self._images_plain(images):
+            for i, im in enumerate(images):  # names the first bad record
+                self._check_image(im, path, f"images[{i}]")
+        ids = [im["id"] for im in images]
+        names = [im["file_name"] for im in images]
+        ws = [im["width"] for im in images]
+        hs = [im["height"] for im in images]
+        w_arr = np.array(ws, np.int64)
+        h_arr = np.array(hs, np.int64)
+        small = (w_arr <= 0) | (h_arr <= 0)
+        if small.any():
+            i = int(np.argmax(small))
+            raise _bad(path, f"images[{i}]", f"width and height must be > 0, got {ws[i]}x{hs[i]}")
+        all_ids = np.array(known + ids, np.int64)
+        order = np.argsort(all_ids, kind="stable")
+        sorted_ids = all_ids[order]
+        twice = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
+        if twice.size:
+            i = int(order[twice + 1].min()) - len(known)  # the first record seen before
+            raise _bad(path, f"images[{i}].id", f"image id {ids[i]} appears twice")
         files = _ImageFiles(image_root)
-        for i, im in enumerate(doc["images"]):
-            rec = f"images[{i}]"
-            if not isinstance(im, dict):
-                raise _bad(path, rec, "must be a JSON object")
-            iid = _int(im.get("id"), path, f"{rec}.id")
-            name = im.get("file_name")
-            if not isinstance(name, str) or not name:
-                raise _bad(path, f"{rec}.file_name", f"must be a non-empty string, got {name!r}")
-            w = _int(im.get("width"), path, f"{rec}.width")
-            h = _int(im.get("height"), path, f"{rec}.height")
-            if w <= 0 or h <= 0:
-                raise _bad(path, rec, f"width and height must be > 0, got {w}x{h}")
-            if iid in self.img_size:
-                raise _bad(path, f"{rec}.id", f"image id {iid} appears twice")
-            self.img_size[iid] = (w, h, name)
-            self.ds.images.append(Image(iid, name, w, h, split, files.path(name)))
-        self.report.images += len(doc["images"])
-        order = np.array(sorted(self.img_size), dtype=np.int64)
-        self.img_order = order
-        self.img_wh = np.array([self.img_size[i][:2] for i in order], np.float64).reshape(-1, 2)
+        self.ds.images.extend(map(Image, ids, names, ws, hs, repeat(split), map(files.path, names)))
+        self.report.images += len(images)
+        old = [(im.width, im.height) for im in self.ds.images[: len(known)]]
+        wh = np.array(old + list(zip(ws, hs, strict=True)), np.float64).reshape(-1, 2)
+        self.img_order = sorted_ids
+        self.img_wh = wh[order]
+        lo = int(sorted_ids[0]) if sorted_ids.size else 0
+        span = int(sorted_ids[-1]) - lo + 1 if sorted_ids.size else 0
+        self.img_lut = None
+        if 0 < span <= 4 * sorted_ids.size + 4096:  # dense ids: a table, not a search
+            self.img_lut = np.full(span, -1, np.int64)
+            self.img_lut[sorted_ids - lo] = np.arange(sorted_ids.size)
+        self.img_lo = lo
+
+    @staticmethod
+    def _images_plain(images: list[Any]) -> bool:
+        """Every image record is a dict with an int id, width and height and a non-empty
+        str file_name (checked a column at a time, in C loops)."""
+        if set(map(type, images)) - {dict}:
+            return False
+        get = itemgetter("id", "width", "height")
+        try:
+            cols = list(zip(*map(get, images), strict=True)) if images else [(), (), ()]
+            names = list(map(itemgetter("file_name"), images))
+        except KeyError:
+            return False
+        return (
+            all(set(map(type, col)) <= {int} for col in cols)
+            and set(map(type, names)) <= {str}
+            and "" not in names
+        )
+
+    def _check_image(self, im: Any, path: Path, rec: str) -> None:
+        if not isinstance(im, dict):
+            raise _bad(path, rec, "must be a JSON object")
+        _int(im.get("id"), path, f"{rec}.id")
+        name = im.get("file_name")
+        if not isinstance(name, str) or not name:
+            raise _bad(path, f"{rec}.file_name", f"must be a non-empty string, got {name!r}")
+        _int(im.get("width"), path, f"{rec}.width")
+        _int(im.get("height"), path, f"{rec}.height")
 
     def _category(self, c: Any, path: Path, rec: str) -> None:
         if not isinstance(c, dict):
@@ -242,27 +355,35 @@ class CocoReader:
         if xywh.shape != (n, 4):
             for i, a in zip(rows, anns, strict=True):
                 self._check_box_record(a, path, i)
-        self._add_boxes(img, cat, xywh, ids, crowd, np.asarray(rows), path)
+        part = BoxColumns(img, cat, xywh, ids, np.full(n, np.nan), crowd.astype(bool))
+        self._add_boxes(part, np.asarray(rows), path)
 
-    def _add_boxes(
-        self,
-        img: NDArray[np.int64],
-        cat: NDArray[np.int64],
-        xywh: NDArray[np.float64],
-        ids: NDArray[np.int64],
-        crowd: NDArray[np.int64],
-        rows: NDArray[np.int64],
-        path: Path,
-    ) -> None:
-        """Validate box columns (one row per record ``rows[i]``) and add them."""
-        n = img.shape[0]
-        pos = np.searchsorted(self.img_order, img)
-        pos = np.minimum(pos, max(0, len(self.img_order) - 1))
-        bad = (self.img_order[pos] != img) if len(self.img_order) else np.ones(n, bool)
-        if bad.any():
-            k = int(np.argmax(bad))
+    def _image_rows(self, img: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+        """(row of each image id in ``img_order``, whether it is known)."""
+        n_img = len(self.img_order)
+        if self.img_lut is not None:
+            at = img - self.img_lo
+            inside = (at >= 0) & (at < self.img_lut.shape[0])
+            if not inside.all():
+                at = np.where(inside, at, 0)
+            pos = self.img_lut[at]
+            ok = inside & (pos >= 0)
+            return np.maximum(pos, 0), ok
+        pos = np.minimum(np.searchsorted(self.img_order, img), max(0, n_img - 1))
+        ok = (self.img_order[pos] == img) if n_img else np.zeros(img.shape[0], bool)
+        return pos, ok
+
+    def _add_boxes(self, part: BoxColumns, rows: NDArray[np.int64], path: Path) -> None:
+        """Validate a block of boxes (row i is record ``rows[i]``), clip those sticking out
+        by up to EDGE_SLACK (in place) and add it."""
+        img, cat, xywh, ids = part.image_id, part.label, part.xywh, part.ann_id
+        pos, known = self._image_rows(img)
+        if not known.all():
+            k = int(np.argmax(~known))
             raise _bad(path, f"annotations[{rows[k]}].image_id", f"unknown image id {img[k]}")
-        cat_ok = np.isin(cat, np.array(list(self.cat_ids), np.int64))
+        cat_ids = np.array(sorted(self.cat_ids), np.int64)
+        at = np.minimum(np.searchsorted(cat_ids, cat), max(0, len(cat_ids) - 1))
+        cat_ok = cat_ids[at] == cat if len(cat_ids) else np.zeros(len(cat), bool)
         if not cat_ok.all():
             k = int(np.argmax(~cat_ok))
             raise _bad(path, f"annotations[{rows[k]}].category_id", f"unknown category {cat[k]}")
@@ -294,7 +415,7 @@ class CocoReader:
                 )
             nx0, ny0 = np.clip(x0, 0, wh[:, 0]), np.clip(y0, 0, wh[:, 1])
             nx1, ny1 = np.clip(x1, 0, wh[:, 0]), np.clip(y1, 0, wh[:, 1])
-            xywh = np.stack([nx0, ny0, nx1 - nx0, ny1 - ny0], axis=1)
+            xywh[...] = np.stack([nx0, ny0, nx1 - nx0, ny1 - ny0], axis=1)
             for k in np.flatnonzero(out)[:5]:
                 self.report.approx("shape clipped to the image", self._where(img[k], ids[k]))
             self.report.approx(
@@ -304,14 +425,17 @@ class CocoReader:
             if degenerate.any():
                 k = int(np.argmax(degenerate))
                 raise _bad(path, f"annotations[{rows[k]}].bbox", "has no area inside the image")
-        self.box_parts.append(
-            BoxColumns(img, cat, xywh, ids, np.full(n, np.nan), crowd.astype(bool))
-        )
-        names = {c.id: c.name for c in self.ds.categories}
-        u, cnt = np.unique(cat, return_counts=True)
-        self.report.count_many(
-            "box", Counter({names[int(c)]: int(k) for c, k in zip(u, cnt, strict=True)})
-        )
+        self.box_parts.append(part)
+        names = [self.cat_ids[int(c)].name for c in cat_ids]
+        counts = np.bincount(at, minlength=len(cat_ids)).tolist()
+        self.report.count_many("box", Counter({names[i]: k for i, k in enumerate(counts) if k}))
+
+    @property
+    def img_size(self) -> dict[int, tuple[int, int, str]]:
+        """Image id -> (width, height, file name), built on first use."""
+        if self._img_size is None or len(self._img_size) != len(self.ds.images):
+            self._img_size = {im.id: (im.width, im.height, im.file_name) for im in self.ds.images}
+        return self._img_size
 
     def _where(self, image_id: Any, ann_id: Any) -> str:
         return where(int(image_id), self.img_size[int(image_id)][2], int(ann_id))
@@ -337,5 +461,6 @@ class CocoReader:
         read_general(self, a, path, i)
 
     def finish(self) -> None:
-        self.ds.boxes = BoxColumns.concat([self.ds.boxes, *self.box_parts])
+        parts = [p for p in (self.ds.boxes, *self.box_parts) if len(p)]
+        self.ds.boxes = parts[0] if len(parts) == 1 else BoxColumns.concat(parts)
         self.box_parts = []

@@ -233,7 +233,7 @@ class _BoxLines:
     batch has the same width and the batch is one ``tobytes()``, with no per-box object.
     """
 
-    ROWS_PER_BATCH = 100_000
+    ROWS_PER_BATCH = 32_768
 
     def __init__(self, ds: Dataset, report: LossReport) -> None:
         b = ds.boxes

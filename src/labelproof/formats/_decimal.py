@@ -16,6 +16,7 @@ the whole parse return None.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -102,13 +103,34 @@ def _short(
     window: NDArray[np.uint64], ends: NDArray[np.int64], digits: NDArray[np.int64]
 ) -> _Decoded:
     """(mantissa, fraction digits, ok) of tokens of 1..8 bytes; ``digits`` is the token
-    length less its sign."""
+    length less its sign (1..8).
+
+    Table-free: every mask comes from the dot's zero-byte mark with word arithmetic (small
+    table look-ups cost several times a word operation). ``low`` covers the bytes up to
+    and including the lowest dot (all bytes when there is none); its top bit says "no dot"
+    (a dot in the top byte, "1.", is refused). NumPy shifts a uint64 by 64 to 0.
+    """
+    n = digits.view(np.uint64)
     w = window[ends - 8]
-    at = _dot_at(w, _TOP[digits])
-    nd = digits - _HAS_DOT[at]
-    y = (_squeeze(w, at) & _TOP[nd]) | _ZERO_UNDER[nd]
-    frac = _FRAC[at]
-    return _eight_digits(y), frac, _digits_ok(y) & (nd > frac)
+    t = w ^ _DOTS
+    marks = ~(((t & _LOW7) + _LOW7) | t | _LOW7)
+    marks &= _U(_ALL) << ((_U(8) - n) << _U(3))  # the token's bytes only
+    low = marks - _U(1)
+    low ^= marks
+    none = low >> _U(63)  # 1: no dot (or a refused one in the top byte)
+    shift = (none ^ _U(1)) << _U(3)
+    above = ~low
+    squeezed = ((w & (low >> shift)) << shift) | (w & above)  # the dot squeezed out
+    y = cast("NDArray[np.uint64]", squeezed)
+    nd = n + none - _U(1)
+    top = _U(_ALL) << ((_U(8) - nd) << _U(3))
+    y &= top
+    y |= _ZEROS & ~top
+    frac = np.bitwise_count(above) >> np.uint8(3)
+    ok = _digits_ok(y)
+    ok &= nd > frac
+    ok &= (marks >> _U(63)) == _U(0)
+    return _eight_digits(y), frac.astype(np.int64), ok
 
 
 def _long(

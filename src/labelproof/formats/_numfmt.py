@@ -106,11 +106,79 @@ def quoted_left(values: NDArray[np.floating], decimals: int) -> Column:
     For fixed-width XML rows: ``xtl="`` + this column gives ``xtl="82.17"`` followed by the
     spaces the widest value needs (whitespace between attributes is insignificant in XML).
     """
-    return _layout(values, decimals, b'"', right=False, pad=ord(" "))
+    k, neg = _rounded(values, decimals)
+    fast = _quoted_words(k, decimals) if not neg.any() else None
+    if fast is not None:
+        return fast
+    return _layout(values, decimals, b'"', right=False, pad=ord(" "), rounded=(k, neg))
+
+
+_SPACES = 0x2020202020202020
+_QUOTE_SPACES = 0x2020202020202022
+"""'"' then seven spaces (little-endian: the first byte is the lowest)."""
+
+
+def _quoted_words(k: NDArray[np.int64], decimals: int) -> Column | None:
+    """Rows ``%.{decimals}f`` of ``k / 10**decimals`` then ``"``, left-aligned and padded
+    with spaces, built as two 64-bit words per row with no per-length groups; None unless
+    1 <= decimals <= 6 and every text fits 8 bytes (k < 10**7, no sign).
+
+    The seven digits are cut with 32-bit divisions by constants and packed with the dot
+    into one word (text right-aligned, first byte lowest); shifting the word down by the
+    count of leading zeros left-aligns it, and the quote and spaces fill the bytes above.
+    """
+    n = k.shape[0]
+    if not 1 <= decimals <= 6 or n == 0 or int(k.max()) >= 10**7 or int(k.min()) < 0:
+        return None
+    k32 = k.astype(np.uint32)
+    halves = [np.zeros(n, np.uint32), np.zeros(n, np.uint32)]
+    base = [0, 0]
+    q = k32
+    for r in range(7):  # digit r from the right, at byte 7 - r (one lower past the dot)
+        at = 7 - r - (r >= decimals)
+        if r < 6:
+            nxt = q // np.uint32(10)
+            digit = q - nxt * np.uint32(10)
+        else:
+            nxt, digit = q, q
+        halves[at // 4] |= digit << np.uint32(8 * (at % 4))
+        base[at // 4] |= 0x30 << (8 * (at % 4))
+        q = nxt
+    dot = 7 - decimals
+    base[dot // 4] |= 0x2E << (8 * (dot % 4))
+    word = (halves[1].astype(np.uint64) << np.uint64(32)) | halves[0].astype(np.uint64)
+    word |= np.uint64(base[0] | (base[1] << 32))
+    # leading zero digits: the lowest nonzero digit byte (first byte = lowest), at most
+    # all but one int digit; lead in bits
+    digits = word & np.uint64(((1 << (8 * (6 - decimals))) - 1) & ~(base[0] | (base[1] << 32)))
+    lead = np.bitwise_count(digits ^ (digits - np.uint64(1))).astype(np.uint64)
+    lead -= np.uint64(1)
+    lead &= np.uint64(~7 & 63)
+    np.minimum(lead, np.uint64(8 * (6 - decimals)), out=lead)
+    out = np.empty((n, 2), np.uint64)
+    first = out[:, 0]
+    np.right_shift(word, lead, out=first)
+    # '"' right after the text, spaces above it (two shifts: never by 64)
+    half = (np.uint64(64) - lead) >> np.uint64(1)
+    first |= (np.uint64(_QUOTE_SPACES) << half) << half
+    second = (lead == 0).astype(np.uint64)
+    second <<= np.uint64(1)  # '"' (0x22) where the text fills the first word, else ' '
+    second ^= np.uint64(_SPACES)
+    out[:, 1] = second
+    length = np.uint64(8) - (lead >> np.uint64(3))
+    width = int(length.max()) + 1
+    cols: Column = out.view(np.uint8).reshape(n, 16)[:, :width]
+    return cols
 
 
 def _layout(
-    values: NDArray[np.floating], decimals: int, suffix: bytes, *, right: bool, pad: int
+    values: NDArray[np.floating],
+    decimals: int,
+    suffix: bytes,
+    *,
+    right: bool,
+    pad: int,
+    rounded: tuple[NDArray[np.int64], NDArray[np.bool_]] | None = None,
 ) -> Column:
     """Rows of ``%.{decimals}f`` text + ``suffix``, aligned and padded with byte ``pad``.
 
@@ -120,7 +188,7 @@ def _layout(
     n = np.asarray(values).shape[0]
     if n == 0:
         return np.zeros((0, 1), np.uint8)
-    k, neg = _rounded(values, decimals)
+    k, neg = rounded if rounded is not None else _rounded(values, decimals)
     # digits of k, at least decimals + 1 of them ("0.05" is k = 5 with three digits)
     n_dig = np.full(n, decimals + 1, np.int64)
     top = int(k.max())

@@ -145,6 +145,17 @@ class BoxColumns:
             self.crowd[rows],
         )
 
+    def take_slice(self, start: int, stop: int) -> BoxColumns:
+        """Rows ``start:stop`` as views (no copy)."""
+        return BoxColumns(
+            self.image_id[start:stop],
+            self.label[start:stop],
+            self.xywh[start:stop],
+            self.ann_id[start:stop],
+            self.score[start:stop],
+            self.crowd[start:stop],
+        )
+
     def row(self, i: int) -> Annotation:
         """Row ``i`` as an :class:`Annotation` of type ``box``."""
         x, y, w, h = (float(v) for v in self.xywh[i])

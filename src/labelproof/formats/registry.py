@@ -121,6 +121,8 @@ class CodecRegistry:
         self._entry_points = entry_points
         self._codecs: dict[str, Codec] = {}
         self._loaded = False
+        self._early: set[str] = set()
+        """Built-in modules loaded alone by :meth:`get` before the rest."""
         self._lock = threading.RLock()
 
     def _load(self) -> None:
@@ -130,7 +132,7 @@ class CodecRegistry:
             self._loaded = True
             try:
                 for codec in iter_plugins(
-                    builtin_modules=self._builtin_modules,
+                    builtin_modules=[m for m in self._builtin_modules if m not in self._early],
                     entry_points=self._entry_points(),
                     group=ENTRY_POINT_GROUP,
                     kind="codec",
@@ -140,8 +142,36 @@ class CodecRegistry:
                     self._add(codec)
             except BaseException:
                 self._codecs.clear()
+                self._early.clear()
                 self._loaded = False
                 raise
+
+    def _load_one(self, name: str) -> None:
+        """Load only the built-in module of codec ``name`` (``<package>.<name>``), when no
+        entry point has that name (then everything is loaded, and the duplicate refused):
+        a conversion imports its two codecs, not all of them."""
+        with self._lock:
+            if self._loaded or name in self._codecs:
+                return
+            module = next((m for m in self._builtin_modules if m.rpartition(".")[2] == name), None)
+            if module is None or any(ep.name == name for ep in self._entry_points()):
+                self._load()
+                return
+            codec = next(
+                iter_plugins(
+                    builtin_modules=[module],
+                    entry_points=[],
+                    group=ENTRY_POINT_GROUP,
+                    kind="codec",
+                    coerce=as_codec,
+                    name_of=lambda c: c.name,
+                )
+            )
+            if codec.name != name:  # (a module named unlike its codec: load them all)
+                self._load()
+                return
+            self._codecs[name] = codec
+            self._early.add(module)
 
     def _add(self, codec: Codec) -> None:
         current = self._codecs.get(codec.name)
@@ -161,7 +191,8 @@ class CodecRegistry:
 
     def get(self, name: str) -> Codec:
         """The codec called ``name``; InvalidInput listing the known ones otherwise."""
-        self._load()
+        if isinstance(name, str):
+            self._load_one(name)
         codec = self._codecs.get(name) if isinstance(name, str) else None
         if codec is None:
             raise InvalidInput(
