@@ -19,6 +19,10 @@ Environment variables (all optional):
 - ``LABELPROOF_SIGNIN_ACCOUNT_PER_MINUTE``, ``LABELPROOF_SIGNIN_ACCOUNT_BURST``: sign-in
   attempts allowed per account (10 a minute after a burst of 10).
 - ``LABELPROOF_HSTS_SECONDS``: ``max-age`` of Strict-Transport-Security on https (1 year).
+- ``LABELPROOF_RETENTION_DAYS``: days after closing a project before its scheduled
+  destruction falls due, when the closing does not say (30).
+- ``LABELPROOF_RETENTION_INTERVAL``: seconds between the server's runs of due destructions
+  (3600); ``labelproof serve --no-retention-timer`` turns the timer off.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ class Settings:
     #: How long the token between the password step and the second factor lives.
     pending_sign_in_seconds: int = 300
     hsts_seconds: int = 365 * 24 * 3600
+    retention_days: int = 30
+    retention_interval_seconds: int = 3600
 
     @property
     def blob_dir(self) -> Path:
@@ -115,4 +121,6 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         signin_account_per_minute=_env_int("LABELPROOF_SIGNIN_ACCOUNT_PER_MINUTE", 10),
         signin_account_burst=_env_int("LABELPROOF_SIGNIN_ACCOUNT_BURST", 10),
         hsts_seconds=_env_int("LABELPROOF_HSTS_SECONDS", 365 * 24 * 3600),
+        retention_days=_env_int("LABELPROOF_RETENTION_DAYS", 30),
+        retention_interval_seconds=_env_int("LABELPROOF_RETENTION_INTERVAL", 3600),
     )

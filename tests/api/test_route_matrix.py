@@ -306,7 +306,43 @@ def _certificate(w: World) -> str:
     return str(destruction.approve_destruction(w.rt, root, request_id=request_id)["certificate_id"])
 
 
-# Custody routes (audit proofs, clearances, two-person destruction).
+def _set_closed(w: World, closed: bool) -> None:
+    """Close (without scheduling) or reopen the world's project as the org admin."""
+    from labelproof.services.custody import retention
+    from labelproof.store.models import Project, User
+
+    with transaction(w.rt.sessions) as db:
+        root_user = db.get(User, w.users["orgadmin"])
+        project = db.get(Project, w.project_id)
+        assert root_user is not None and project is not None
+        root = accounts.actor_for(root_user, new_request_id())
+        if closed and project.closed_at is None:
+            retention.close_project(
+                db,
+                root,
+                project_id=w.project_id,
+                retention_days=30,
+                default_days=30,
+                schedule_destruction=False,
+            )
+        elif not closed and project.closed_at is not None:
+            retention.reopen_project(db, root, project_id=w.project_id)
+
+
+def _close_then_reopen(w: World, c: Any) -> httpx.Response:
+    r: httpx.Response = c.post(P.format(p=w.project_id) + "/close", json={"retention_days": 30})
+    _set_closed(w, False)
+    return r
+
+
+def _reopen_closed(w: World, c: Any) -> httpx.Response:
+    _set_closed(w, True)
+    r: httpx.Response = c.post(P.format(p=w.project_id) + "/reopen")
+    _set_closed(w, False)
+    return r
+
+
+# Custody routes (audit proofs, clearances, two-person destruction, retention).
 ROUTES.update(
     {
         "get_audit_proof": Route(
@@ -337,6 +373,8 @@ ROUTES.update(
         "get_destruction_certificate": Route(
             ORG_ADMIN, lambda w, c: c.get(f"/api/destruction-certificates/{_certificate(w)}")
         ),
+        "close_project": Route(Action.PROJECT_CLOSE, _close_then_reopen),
+        "reopen_project": Route(Action.PROJECT_CLOSE, _reopen_closed),
     }
 )
 

@@ -1,5 +1,5 @@
-"""Custody commands: ``project destroy``, ``user clearance``, ``certificate verify``,
-``keys rotate-master``.
+"""Custody commands: ``project destroy | close | reopen``, ``user clearance``,
+``certificate verify``, ``keys rotate-master``, ``custody run-due | approve``.
 
 ``project destroy P --as ADMIN --approved-by SECOND_ADMIN`` files the request as the first
 admin and approves it as the second, through the same services (and checks) as the API.
@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from labelproof.cli._common import AsUser, DataDir, acting, domain_errors, echo_json, runtime
-from labelproof.errors import InvalidFile, LabelproofError
+from labelproof.errors import InvalidFile, InvalidInput, LabelproofError
 
 certificate_app = typer.Typer(help="Certificates of destruction.", no_args_is_help=True)
 keys_app = typer.Typer(help="Master key and data key rotation.", no_args_is_help=True)
@@ -149,10 +149,122 @@ def _clearance(
         echo_json({"user_id": user.id, "email": user.email, "clearance": user.clearance})
 
 
+custody_app = typer.Typer(help="Scheduled destructions (retention).", no_args_is_help=True)
+
+
+def _close(
+    project_id: int,
+    as_user: AsUser,
+    retention_days: Annotated[
+        int | None,
+        typer.Option(help="Days until destruction falls due (default LABELPROOF_RETENTION_DAYS)."),
+    ] = None,
+    schedule: Annotated[
+        bool, typer.Option("--schedule/--no-schedule", help="Schedule the destruction.")
+    ] = True,
+    data_dir: DataDir = None,
+) -> None:
+    """Close a project; its destruction is scheduled after the retention period (a second
+    person approves it with ``custody approve`` before it is due)."""
+    from labelproof.services.custody.retention import close_project
+
+    rt = runtime(data_dir)
+    with rt.write() as db:
+        done = close_project(
+            db,
+            acting(db, as_user),
+            project_id=project_id,
+            retention_days=retention_days,
+            default_days=rt.settings.retention_days,
+            schedule_destruction=schedule,
+        )
+        req = done.request
+        echo_json(
+            {
+                "project_id": done.project_id,
+                "closed_at": done.closed_at.isoformat(),
+                "retention_days": done.retention_days,
+                "destruction_request": None
+                if req is None
+                else {
+                    "id": req.id,
+                    "status": req.status,
+                    "due_at": req.due_at.isoformat() if req.due_at else None,
+                },
+            }
+        )
+
+
+def _reopen(project_id: int, as_user: AsUser, data_dir: DataDir = None) -> None:
+    """Reopen a closed project; its scheduled destruction is cancelled."""
+    from labelproof.services.custody.retention import reopen_project
+
+    rt = runtime(data_dir)
+    with rt.write() as db:
+        ids = reopen_project(db, acting(db, as_user), project_id=project_id)
+    echo_json({"project_id": project_id, "cancelled_requests": ids})
+
+
+@custody_app.command("approve")
+def custody_approve(request_id: int, as_user: AsUser, data_dir: DataDir = None) -> None:
+    """Approve a scheduled destruction as the second person (carried out when due)."""
+    from labelproof.services.custody.destruction import approve_destruction
+
+    try:
+        rt = runtime(data_dir)
+        with rt.read() as db:
+            approver = acting(db, as_user)
+        echo_json(approve_destruction(rt, approver, request_id=request_id))
+    except LabelproofError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise typer.Exit(2) from None
+
+
+@custody_app.command("run-due")
+def custody_run_due(
+    data_dir: DataDir = None,
+    now: Annotated[
+        str | None, typer.Option(help="Act as if it were this ISO 8601 time (UTC if bare).")
+    ] = None,
+) -> None:
+    """Carry out approved destructions whose deadline passed; list (and audit) due ones that
+    still wait for approval. Exit 0, or 1 when one is waiting or failed."""
+    from datetime import UTC, datetime
+
+    from labelproof.services.custody.retention import run_due
+
+    try:
+        at = None
+        if now is not None:
+            try:
+                at = datetime.fromisoformat(now)
+            except ValueError:
+                raise InvalidInput(f"--now {now!r} is not an ISO 8601 time", field="now") from None
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        report = run_due(runtime(data_dir), now=at)
+    except LabelproofError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    echo_json(report.to_dict())
+    for item in report.awaiting_approval:
+        print(
+            f"waiting: destruction request {item['request_id']} of project"
+            f" {item['project_id']} was due {item['due_at']} and has no second-person approval",
+            file=sys.stderr,
+        )
+    for item in report.failed:
+        print(f"failed: request {item['request_id']}: {item['error']}", file=sys.stderr)
+    if report.awaiting_approval or report.failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     from labelproof.cli.admin import project_app, user_app
 
     app.add_typer(certificate_app, name="certificate")
     app.add_typer(keys_app, name="keys")
     project_app.command("destroy")(domain_errors(_destroy))
+    project_app.command("close")(domain_errors(_close))
+    project_app.command("reopen")(domain_errors(_reopen))
+    app.add_typer(custody_app, name="custody")
     user_app.command("clearance")(domain_errors(_clearance))

@@ -22,13 +22,23 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
         port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
         workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+        retention_timer: Annotated[
+            bool,
+            typer.Option(
+                "--retention-timer/--no-retention-timer",
+                help="Carry out due destructions every LABELPROOF_RETENTION_INTERVAL seconds.",
+            ),
+        ] = True,
     ) -> None:
         """Start the API on an empty or existing data directory (migrated on start)."""
         import uvicorn
 
         from labelproof.api.app import create_app
+        from labelproof.services.custody.retention import start_timer
 
         rt = runtime(data_dir)
+        if retention_timer:  # one timer in this (parent) process, whatever the workers
+            start_timer(rt, rt.settings.retention_interval_seconds)
         typer.echo(
             f"labelproof: data in {rt.settings.data_dir}; "
             f"database {rt.engine.url.render_as_string(hide_password=True)}",

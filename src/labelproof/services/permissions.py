@@ -61,6 +61,8 @@ class Action(StrEnum):
     PROJECT_DESTROY = "project.destroy"
     # Privacy: the project's de-identification policy at ingest (services/deid.py).
     DEID_POLICY_WRITE = "project.deid_policy.write"
+    # Retention: close (scheduling destruction) and reopen (services/custody/retention.py).
+    PROJECT_CLOSE = "project.close"
 
 
 _READ = {
@@ -96,6 +98,7 @@ MATRIX: dict[Role, frozenset[Action]] = {
             Action.GOLD_MANAGE,
             Action.QUALIFY,
             Action.DEID_POLICY_WRITE,
+            Action.PROJECT_CLOSE,
         }
     ),
     Role.TEAM_LEAD: frozenset(

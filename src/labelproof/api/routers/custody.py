@@ -1,5 +1,6 @@
-"""Custody routes: audit proofs and the public key, checkpoints, user clearances, and the
-two-person destruction of a project with its certificate."""
+"""Custody routes: audit proofs and the public key, checkpoints, user clearances, the
+two-person destruction of a project with its certificate, and closing a project (which
+schedules its destruction after the retention period) or reopening it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from labelproof.api.deps import CurrentActor, RuntimeDep, SessionDep, UnitOfWorkDep
 from labelproof.custody.keys import key_id
-from labelproof.services.custody import clearance, destruction, evidence
+from labelproof.services.custody import clearance, destruction, evidence, retention
 
 router = APIRouter(prefix="/api", tags=["custody"])
 
@@ -37,8 +38,35 @@ class DestructionRequestOut(BaseModel):
     project_id: int
     requested_by: int
     reason: str
-    status: str
+    status: str = Field(description="pending | scheduled | approved | done | cancelled")
     created_at: datetime
+    due_at: datetime | None = Field(
+        default=None, description="when a destruction scheduled by retention falls due"
+    )
+
+
+class CloseProjectIn(BaseModel):
+    retention_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=retention.MAX_RETENTION_DAYS,
+        description="days until destruction falls due; default the installation's (30)",
+    )
+    schedule_destruction: bool = True
+
+
+class ProjectClosureOut(BaseModel):
+    project_id: int
+    closed_at: datetime
+    retention_days: int
+    destruction_request: DestructionRequestOut | None = Field(
+        description="the scheduled destruction; a second person approves it before it is due"
+    )
+
+
+class ProjectReopenedOut(BaseModel):
+    project_id: int
+    cancelled_requests: list[int]
 
 
 @router.get("/projects/{project_id}/audit/{event_id}/proof")
@@ -84,6 +112,10 @@ def request_project_destruction(
             db, actor, project_id=project_id, reason=body.reason
         )
     )
+    return _request_out(req)
+
+
+def _request_out(req: Any) -> DestructionRequestOut:
     return DestructionRequestOut(
         id=req.id,
         project_id=req.project_id,
@@ -91,7 +123,39 @@ def request_project_destruction(
         reason=req.reason,
         status=req.status,
         created_at=req.created_at,
+        due_at=req.due_at,
     )
+
+
+@router.post("/projects/{project_id}/close")
+def close_project(
+    project_id: int, body: CloseProjectIn, uow: UnitOfWorkDep, rt: RuntimeDep, actor: CurrentActor
+) -> ProjectClosureOut:
+    """Close a project (program managers, admins); its destruction is scheduled after the
+    retention period and needs a second person's approval before it is due."""
+    done = uow(
+        lambda db: retention.close_project(
+            db,
+            actor,
+            project_id=project_id,
+            retention_days=body.retention_days,
+            default_days=rt.settings.retention_days,
+            schedule_destruction=body.schedule_destruction,
+        )
+    )
+    return ProjectClosureOut(
+        project_id=done.project_id,
+        closed_at=done.closed_at,
+        retention_days=done.retention_days,
+        destruction_request=_request_out(done.request) if done.request is not None else None,
+    )
+
+
+@router.post("/projects/{project_id}/reopen")
+def reopen_project(project_id: int, uow: UnitOfWorkDep, actor: CurrentActor) -> ProjectReopenedOut:
+    """Reopen a closed project; its scheduled destruction is cancelled."""
+    ids = uow(lambda db: retention.reopen_project(db, actor, project_id=project_id))
+    return ProjectReopenedOut(project_id=project_id, cancelled_requests=ids)
 
 
 @router.post("/destruction-requests/{request_id}/approve")
@@ -99,7 +163,8 @@ def approve_project_destruction(
     request_id: int, rt: RuntimeDep, actor: CurrentActor
 ) -> dict[str, Any]:
     """Approve (as a second person) and carry out a destruction; returns the signed
-    certificate of destruction."""
+    certificate of destruction. A destruction scheduled by retention is only approved here
+    (``{"request_id", "status": "approved", "due_at"}``) and carried out when due."""
     return destruction.approve_destruction(rt, actor, request_id=request_id)
 
 

@@ -17,6 +17,11 @@ approves (``approve_destruction``), and the approval carries it out in this orde
 
 Audit events of the project are kept: they are the evidence, and removing them would break
 the chain. They hold ids, hashes, sizes and the names of uploaded files.
+
+A destruction scheduled by retention (``retention.py``: status ``scheduled`` with a
+``due_at``) is approved the same way, by a person other than the one who closed the project
+and holding the destroy right; approval then only marks it ``approved``, and
+``retention.run_due`` carries it out once it is due, with the same steps and certificate.
 """
 
 from __future__ import annotations
@@ -40,7 +45,12 @@ from labelproof.services.custody import chain
 from labelproof.services.custody.certificate import sign_certificate
 from labelproof.services.permissions import Action, authorize
 from labelproof.store import qa_models as qa
-from labelproof.store.custody_models import DestructionCertificate, DestructionRequest, ProjectKey
+from labelproof.store.custody_models import (
+    DestructionCertificate,
+    DestructionRequest,
+    ProjectKey,
+    ProjectPreviousKey,
+)
 from labelproof.store.models import (
     AnnotationRevision,
     Asset,
@@ -129,6 +139,10 @@ def _project_rows(db: Session, project_id: int) -> list[tuple[str, Any]]:
         ("assets", delete(Asset).where(Asset.project_id == project_id)),
         ("schema_versions", delete(SchemaVersion).where(SchemaVersion.project_id == project_id)),
         ("memberships", delete(Membership).where(Membership.project_id == project_id)),
+        (
+            "project_previous_keys",
+            delete(ProjectPreviousKey).where(ProjectPreviousKey.project_id == project_id),
+        ),
         ("project_keys", delete(ProjectKey).where(ProjectKey.project_id == project_id)),
         ("projects", delete(Project).where(Project.id == project_id)),
     ]
@@ -148,7 +162,12 @@ def _now() -> str:
 
 def approve_destruction(rt: Runtime, approver: Actor, *, request_id: int) -> dict[str, Any]:
     """Approve a pending request (a different person than the requester) and destroy the
-    project; returns the signed certificate of destruction."""
+    project; returns the signed certificate of destruction.
+
+    A request scheduled by retention is only marked approved (it is carried out when due by
+    ``retention.run_due``); the answer is then ``{"request_id", "status": "approved",
+    "due_at"}``.
+    """
     with rt.read() as db:
         req = db.get(DestructionRequest, request_id)
         if req is None:
@@ -157,26 +176,40 @@ def approve_destruction(rt: Runtime, approver: Actor, *, request_id: int) -> dic
             authorize(db, approver, req.project_id, Action.PROJECT_DESTROY)
         except NotFound:
             raise NotFound(f"destruction request {request_id} not found") from None
-        if req.status != "pending":
+        if req.status not in ("pending", "scheduled"):
             raise Conflict(f"destruction request {request_id} is {req.status}, not pending")
         if approver.user_id == req.requested_by:
             raise PermissionDenied(
                 "a second person must approve a destruction; you requested this one"
             )
-        requester_user = db.get(User, req.requested_by)
-        if requester_user is None:
-            raise Conflict("the requester no longer exists; request the destruction again")
-        requester = actor_for(requester_user, approver.request_id)
-        authorize(db, requester, req.project_id, Action.PROJECT_DESTROY)
-    return _destroy(rt, req.id, requester, approver)
+        scheduled = req.status == "scheduled"
+        if not scheduled:
+            requester_user = db.get(User, req.requested_by)
+            if requester_user is None:
+                raise Conflict("the requester no longer exists; request the destruction again")
+            requester = actor_for(requester_user, approver.request_id)
+            authorize(db, requester, req.project_id, Action.PROJECT_DESTROY)
+    if scheduled:
+        from labelproof.services.custody.retention import approve_scheduled
+
+        return approve_scheduled(rt, approver, request_id=request_id)
+    return _destroy(rt, request_id, requester, approver)
 
 
-def _destroy(rt: Runtime, request_id: int, requester: Actor, approver: Actor) -> dict[str, Any]:
+def _destroy(
+    rt: Runtime,
+    request_id: int,
+    requester: Actor,
+    approver: Actor,
+    *,
+    expected: str = "pending",
+    schedule: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     cert_id = str(uuid.uuid4())
     with rt.write() as db:
         req = db.get(DestructionRequest, request_id, with_for_update=True)
-        if req is None or req.status != "pending":
-            raise Conflict(f"destruction request {request_id} is no longer pending")
+        if req is None or req.status != expected:
+            raise Conflict(f"destruction request {request_id} is no longer {expected}")
         project = authorize(db, approver, req.project_id, Action.PROJECT_DESTROY)
         pid = project.id
         subject = {
@@ -281,6 +314,7 @@ def _destroy(rt: Runtime, request_id: int, requester: Actor, approver: Actor) ->
                     "database_compacted": compacted,
                 },
                 "audit": {"event_id": event_id, "checkpoint": checkpoint.to_dict()},
+                **({"retention": schedule} if schedule is not None else {}),
             },
             rt.custody.signing_key(),
         )
