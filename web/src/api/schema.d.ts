@@ -1633,6 +1633,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close Project
+         * @description Close a project (program managers, admins); its destruction is scheduled after the
+         *     retention period and needs a second person's approval before it is due.
+         */
+        post: operations["close_project"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reopen Project
+         * @description Reopen a closed project; its scheduled destruction is cancelled.
+         */
+        post: operations["reopen_project"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/destruction-requests/{request_id}/approve": {
         parameters: {
             query?: never;
@@ -1645,7 +1686,8 @@ export interface paths {
         /**
          * Approve Project Destruction
          * @description Approve (as a second person) and carry out a destruction; returns the signed
-         *     certificate of destruction.
+         *     certificate of destruction. A destruction scheduled by retention is only approved here
+         *     (``{"request_id", "status": "approved", "due_at"}``) and carried out when due.
          */
         post: operations["approve_project_destruction"];
         delete?: never;
@@ -2033,6 +2075,19 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** CloseProjectIn */
+        CloseProjectIn: {
+            /**
+             * Retention Days
+             * @description days until destruction falls due; default the installation's (30)
+             */
+            retention_days?: number | null;
+            /**
+             * Schedule Destruction
+             * @default true
+             */
+            schedule_destruction: boolean;
+        };
         /** CodeIn */
         CodeIn: {
             /** Code */
@@ -2087,13 +2142,21 @@ export interface components {
             requested_by: number;
             /** Reason */
             reason: string;
-            /** Status */
+            /**
+             * Status
+             * @description pending | scheduled | approved | done | cancelled
+             */
             status: string;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Due At
+             * @description when a destruction scheduled by retention falls due
+             */
+            due_at?: string | null;
         };
         /** DisableTotpIn */
         DisableTotpIn: {
@@ -2414,6 +2477,20 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** ProjectClosureOut */
+        ProjectClosureOut: {
+            /** Project Id */
+            project_id: number;
+            /**
+             * Closed At
+             * Format: date-time
+             */
+            closed_at: string;
+            /** Retention Days */
+            retention_days: number;
+            /** @description the scheduled destruction; a second person approves it before it is due */
+            destruction_request: components["schemas"]["DestructionRequestOut"] | null;
+        };
         /** ProjectIn */
         ProjectIn: {
             /** Name */
@@ -2463,6 +2540,13 @@ export interface components {
             deid_policy?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** ProjectReopenedOut */
+        ProjectReopenedOut: {
+            /** Project Id */
+            project_id: number;
+            /** Cancelled Requests */
+            cancelled_requests: number[];
         };
         /** QualificationIn */
         QualificationIn: {
@@ -5910,6 +5994,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DestructionRequestOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    close_project: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseProjectIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectClosureOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reopen_project: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectReopenedOut"];
                 };
             };
             /** @description Validation Error */
