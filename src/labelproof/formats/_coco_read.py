@@ -73,6 +73,23 @@ class _ImageFiles:
         return self.root / name if name in self.names else None
 
 
+_WARM = [False]
+
+
+def _warm_allocator() -> None:
+    """Allocate and free one 31 MiB block, once per process.
+
+    glibc maps blocks above its *dynamic* mmap threshold fresh from the kernel and unmaps
+    them on free; freeing such a block raises the threshold to its size (at most 32 MiB)
+    and lets the heap keep twice that much freed memory. Without this, the temporaries of
+    every chunk (a few MiB each) were new pages: ~70k page faults and ~0.15 s of system
+    time on 1M boxes, against ~28k faults after it. Other allocators: a no-op.
+    """
+    if not _WARM[0]:
+        _WARM[0] = True
+        np.empty(31 << 20, np.uint8)
+
+
 class _BoxStore:
     """Box columns reserved for the rest of a file, filled block by block by the fast path,
     so the boxes are not copied again at the end (pages never written are never mapped)."""
@@ -140,6 +157,7 @@ class CocoReader:
         file does not have the expected shape, so the caller parses it whole."""
         mark = (len(self.box_parts), len(self.ds.annotations), len(self.ds.images))
         report_mark = copy.deepcopy(self.report)
+        _warm_allocator()
         try:
             with _json_stream.MappedFile(path) as mapped:
                 doc, spans = _json_stream.split_array(
