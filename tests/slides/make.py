@@ -74,10 +74,10 @@ def _level(tw: tifffile.TiffWriter, width: int, height: int, step: int, **tags: 
     )
 
 
-def write_generic_tiff(path: Path, width: int, height: int) -> Path:
+def write_generic_tiff(path: Path, width: int, height: int, *, bigtiff: bool = False) -> Path:
     """A pyramidal tiled TIFF (OpenSlide's generic-tiff): levels halve down to ~512 px."""
     res = {"resolution": (1e4 / MPP, 1e4 / MPP), "resolutionunit": "CENTIMETER"}
-    with tifffile.TiffWriter(path) as tw:
+    with tifffile.TiffWriter(path, bigtiff=bigtiff) as tw:
         for i, step in enumerate(_downsamples(width, height, 2)):
             _level(tw, width, height, step, subfiletype=1 if i else 0, **res)
     return path
@@ -112,9 +112,11 @@ def write_svs(path: Path, width: int, height: int) -> Path:
     return path
 
 
-def write_plain_tiff(path: Path, width: int = 300, height: int = 200) -> Path:
+def write_plain_tiff(
+    path: Path, width: int = 300, height: int = 200, *, bigtiff: bool = False
+) -> Path:
     """An ordinary stripped TIFF (no slide layout)."""
-    tifffile.imwrite(path, pattern(width, height), photometric="rgb")
+    tifffile.imwrite(path, pattern(width, height), photometric="rgb", bigtiff=bigtiff)
     return path
 
 
@@ -142,3 +144,14 @@ def write_tiff_claiming(path: Path, width: int, height: int) -> Path:
     out += struct.pack("<I", 0)
     path.write_bytes(bytes(out))
     return path
+
+
+def corrupt_tile(path: Path, out: Path, *, page: int = 0, index: int = 20) -> Path:
+    """A copy of ``path`` with one tile's bytes overwritten (well-formed, undecodable)."""
+    with tifffile.TiffFile(path) as tif:
+        at = tif.pages[page].dataoffsets[index]
+        n = tif.pages[page].databytecounts[index]
+    data = bytearray(path.read_bytes())
+    data[at : at + n] = b"\xff" * n
+    out.write_bytes(bytes(data))
+    return out

@@ -136,6 +136,24 @@ def test_svs_upload_is_a_slide_served_in_level0_pixels(world: World, slide_dir: 
     assert content.status_code == 200 and content.content == data
 
 
+def test_slide_under_a_strip_metadata_policy_is_stored_as_uploaded(
+    world: World, slide_dir: Path
+) -> None:
+    url = f"/api/projects/{world.project_id}/deid-policy"
+    r = world.client("program_manager").put(url, json={"photos": "strip_metadata"})
+    assert r.status_code == 200, r.text
+    data = (slide_dir / "case.svs").read_bytes()
+    status, body = _upload(world, "case.svs", data)
+    assert status == 201, body
+    assert body["media_meta"]["kind"] == "slide"  # the API shows the slide facts too
+    assert body["deid"]["removed"] == [] and body["deid"]["regions"] == []
+    assert body["deid"]["warnings"] == ["format WSI is stored as uploaded (not re-encoded)"]
+    content = world.client("annotator").get(
+        f"/api/projects/{world.project_id}/assets/{body['id']}/content"
+    )
+    assert content.content == data
+
+
 def test_generic_tiled_tiff_upload_is_a_slide(world: World, slide_dir: Path) -> None:
     status, body = _upload(world, "scan.tif", (slide_dir / "scan.tif").read_bytes())
     assert status == 201, body
