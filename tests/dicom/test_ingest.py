@@ -9,6 +9,7 @@ import hashlib
 import io
 import os
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pydicom
@@ -226,3 +227,25 @@ def test_policy_can_turn_dicom_deid_on_and_off(world: World) -> None:
     assert r.status_code == 201 and r.json()["deid"] is None
     assert NAME.encode() in content(world, pid, r.json()["id"])
     assert MARKERS  # (the markers module constant is used by the other tests)
+
+
+def test_shift_dates_option_keeps_intervals_per_patient(world: World) -> None:
+    pid = phi_project(world)
+    c = world.client("orgadmin")
+    r = c.put(f"/api/projects/{pid}/deid-policy", json={"dicom": "basic_profile_shift_dates"})
+    assert r.status_code == 200 and r.json()["dicom"] == "basic_profile_shift_dates"
+    first, second = sample(), sample()
+    first.StudyDate, second.StudyDate = "20200110", "20200131"  # 21 days apart, one patient
+    stored = []
+    for i, ds in enumerate((first, second)):
+        r = upload(world, pid, f"ct{i}.dcm", to_bytes(ds))
+        assert r.status_code == 201, r.text
+        report = r.json()["deid"]
+        assert report["policy"] == {"dicom": "basic_profile_shift_dates"}
+        assert "StudyDate" in report["dates_shifted"] and report["date_offset_days"] < 0
+        stored.append(_read(content(world, pid, r.json()["id"])))
+    a, b = (date.fromisoformat(str(s.StudyDate)) for s in stored)
+    assert (b - a).days == 21 and str(stored[0].StudyDate) != "20200110"
+    assert all(s.LongitudinalTemporalInformationModified == "MODIFIED" for s in stored)
+    codes = [i.CodeValue for i in stored[0].DeidentificationMethodCodeSequence]
+    assert codes == ["113100", "113107"]

@@ -91,7 +91,8 @@ class DeidPolicyIn(BaseModel):
     photos: str = "off"
     blur_faces: bool = False
     blur_plates: bool = False
-    #: "off" | "basic_profile"; null or absent: the default of the project's classification.
+    #: "off" | "basic_profile" | "basic_profile_shift_dates"; null or absent: the default of
+    #: the project's classification.
     dicom: str | None = None
 
 

@@ -1,15 +1,15 @@
 """Per-project de-identification policy, applied to every image at ingest.
 
 A project's policy is ``{"photos": "off" | "strip_metadata", "blur_faces": bool,
-"blur_plates": bool, "dicom": "off" | "basic_profile"}``. Projects classified ``pii``,
-``phi`` or ``cui`` default to ``strip_metadata`` and ``basic_profile``, the others to
-``off``; a project created before the policy existed (its column is NULL), or before it had
-the ``dicom`` key, follows the same default. DICOM uploads follow ``dicom`` only (the PS3.15
-basic profile, services/dicom.py); every other image follows ``photos``. When the policy is
-on, each staged upload is re-encoded by :func:`labelproof.privacy.deidentify_photo` before
-it is stored, so the blob the store keeps (and hashes) is the cleaned image; the asset keeps
-the report, which names what was removed and the regions blurred (boxes in pixels), never a
-metadata value.
+"blur_plates": bool, "dicom": "off" | "basic_profile" | "basic_profile_shift_dates"}``.
+Projects classified ``pii``, ``phi`` or ``cui`` default to ``strip_metadata`` and
+``basic_profile``, the others to ``off``; a project created before the policy existed (its
+column is NULL), or before it had the ``dicom`` key, follows the same default. DICOM uploads
+follow ``dicom`` only (the PS3.15 basic profile, services/dicom.py); every other image
+follows ``photos``. When the policy is on, each staged upload is re-encoded by
+:func:`labelproof.privacy.deidentify_photo` before it is stored, so the blob the store keeps
+(and hashes) is the cleaned image; the asset keeps the report, which names what was removed
+and the regions blurred (boxes in pixels), never a metadata value.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ __all__ = [
 ]
 
 PHOTO_MODES = ("off", "strip_metadata")
-DICOM_MODES = ("off", "basic_profile")
+#: ``basic_profile_shift_dates``: the basic profile with the Retain Longitudinal Temporal
+#: Information with Modified Dates option (dates move back by a per-patient offset).
+DICOM_MODES = ("off", "basic_profile", "basic_profile_shift_dates")
 SENSITIVE = frozenset({"pii", "phi", "cui"})
 _KEYS = {"photos", "blur_faces", "blur_plates", "dicom"}
 #: Formats that :func:`labelproof.privacy.deidentify_photo` re-encodes.

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 DICOM_MEDIA_TYPE = "application/dicom"
-DICOM_MODES = ("off", "basic_profile")
+DICOM_MODES = ("off", "basic_profile", "basic_profile_shift_dates")
 #: Frames are all decoded at upload up to this many pixels in all; above, the middle one.
 FULL_DECODE_PIXELS = 64_000_000
 _EXTENSIONS = frozenset({"", ".dcm", ".dicom", ".dic", ".ima"})
@@ -316,7 +316,11 @@ def check_dicom(
     secret = _secret_for(rt, policy)
     name = facts.info.filename
     try:
-        cleaned, report = deidentify_dicom(staged.path.read_bytes(), project_secret=secret)
+        cleaned, report = deidentify_dicom(
+            staged.path.read_bytes(),
+            project_secret=secret,
+            shift_dates=dicom_mode(policy) == "basic_profile_shift_dates",
+        )
     except InvalidFile as exc:
         raise _fail(name, exc.message) from None
     new = rt.blobs.stage(
