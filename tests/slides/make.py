@@ -112,6 +112,27 @@ def write_svs(path: Path, width: int, height: int) -> Path:
     return path
 
 
+def write_svs_jpeg(path: Path, width: int, height: int) -> Path:
+    """An Aperio-style SVS with JPEG tiles (as scanners write them), by libvips: the
+    Aperio description on the first directory, levels halving down to one tile."""
+    import pyvips
+
+    data = pattern(width, height)
+    image = pyvips.Image.new_from_memory(data.tobytes(), width, height, 3, "uchar")
+    image = image.copy(interpretation="srgb")
+    image.set_type(pyvips.GValue.gstr_type, "image-description", aperio_description(width, height))
+    image.tiffsave(
+        str(path),
+        tile=True,
+        pyramid=True,
+        compression="jpeg",
+        Q=92,
+        tile_width=256,
+        tile_height=256,
+    )
+    return path
+
+
 def write_plain_tiff(
     path: Path, width: int = 300, height: int = 200, *, bigtiff: bool = False
 ) -> Path:

@@ -6,6 +6,7 @@ slide files are refused with a message naming the file and nothing stored."""
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import shutil
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from tests.slides.make import (
     write_generic_tiff,
     write_plain_tiff,
     write_svs,
+    write_svs_jpeg,
     write_tiff_claiming,
 )
 from tests.world import World
@@ -38,6 +40,7 @@ TIFF_SIZE = (4700, 4200)
 def slide_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("slides")
     write_svs(folder / "case.svs", *SVS_SIZE)
+    write_svs_jpeg(folder / "jpeg.svs", *SVS_SIZE)
     write_generic_tiff(folder / "scan.tif", *TIFF_SIZE)
     return folder
 
@@ -134,6 +137,20 @@ def test_svs_upload_is_a_slide_served_in_level0_pixels(world: World, slide_dir: 
         f"/api/projects/{world.project_id}/assets/{body['id']}/content"
     )
     assert content.status_code == 200 and content.content == data
+
+
+def test_jpeg_svs_upload_is_a_slide(world: World, slide_dir: Path) -> None:
+    status, body = _upload(world, "jpeg.svs", (slide_dir / "jpeg.svs").read_bytes())
+    assert status == 201, body
+    width, height = SVS_SIZE
+    meta, _ = _meta(world, body["id"])
+    assert meta["vendor"] == "aperio" and meta["mpp"] == [MPP, MPP]
+    assert meta["objective_power"] == float(APP_MAG)
+    levels = meta["levels"]
+    assert levels[0] == [width, height] and len(levels) >= 4
+    for (w0, h0), (w1, h1) in itertools.pairwise(levels):
+        assert w1 == w0 // 2 and h1 == h0 // 2
+    _check_served(world, body["id"], width, height)
 
 
 def test_slide_under_a_strip_metadata_policy_is_stored_as_uploaded(
