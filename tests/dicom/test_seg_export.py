@@ -5,6 +5,7 @@ key of the annotations, masks pixel-exact when read back with highdicom."""
 from __future__ import annotations
 
 import io
+import json
 import uuid
 import zipfile
 from pathlib import Path
@@ -16,6 +17,7 @@ import pydicom
 from pydicom.uid import generate_uid
 
 from labelproof.formats._cvat_rle import encode_coco
+from labelproof.services.transfer import FRAMES_FLATTENED
 from tests.custody_server.helpers import cli
 from tests.dicom.helpers import content, ct_instance, multi_frame, phi_project, upload
 from tests.world import World
@@ -119,6 +121,15 @@ def test_dicom_seg_export_references_the_deidentified_sources(world: World, tmp_
     assert np.abs(got_mr[0].astype(int) - square).sum() <= 2 * (30 + 40)  # edges only
     # the de-identified sources travel with the SEGs under their names
     assert (tmp_path / "api" / "mr.dcm").read_bytes() == content(world, pid, mr["id"])
+
+    # a format without frames says what it flattened (the MR's two annotations)
+    r = world.client("orgadmin").get(f"/api/projects/{pid}/export", params={"format": "coco"})
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        loss = json.loads(zf.read("labelproof-loss-report.json"))
+    flattened = loss["approximated"][FRAMES_FLATTENED]
+    assert flattened["count"] == 2
+    assert sorted(e.rsplit(", ", 1)[1] for e in flattened["examples"]) == ["frame 0", "frame 2"]
 
     # the CLI writes the same SEGs
     out = tmp_path / "cli"

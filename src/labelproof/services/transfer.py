@@ -370,7 +370,21 @@ def export_project(
     # Images are decrypted into a private folder for the codec, removed when it is done.
     with tempfile.TemporaryDirectory(dir=rt.blobs.root / "tmp", prefix="export-") as plain:
         ds = _dataset(rt, schema.definition, rows, latest, Path(plain), frames=fmt == "dicomseg")
-        return _write_export(rt, actor, project, schema, codec, fmt, out, ds, spec)
+        framed = [] if fmt == "dicomseg" else _framed(rows, latest)
+        return _write_export(rt, actor, project, schema, codec, fmt, out, ds, spec, framed)
+
+
+FRAMES_FLATTENED = "frame of a multi-frame DICOM not carried (the format has no frames)"
+
+
+def _framed(rows: list[tuple[Task, Asset]], latest: dict[int, list[dict[str, Any]]]) -> list[str]:
+    """Examples (one per annotation) of annotations whose ``frame`` a frameless format drops."""
+    out = []
+    for task, asset in rows:
+        if asset.frames > 1:
+            for item in latest.get(task.id, []):
+                out.append(f"task {task.id} ({asset.filename}), frame {item.get('frame', 0)}")
+    return out
 
 
 def _write_export(
@@ -383,11 +397,14 @@ def _write_export(
     out: Path,
     ds: Dataset,
     spec: dict[str, Any],
+    framed: list[str] | None = None,
 ) -> ExportResult:
     project_id = project.id
     counts = {"images": len(ds.images), "annotations": len(ds.annotations)}
     with atomic_output(out) as tmp:
         loss = codec.write(ds, tmp)
+        for example in framed or []:
+            loss.approx(FRAMES_FLATTENED, example)
         manifest = {
             "project": {"id": project.id, "name": project.name},
             "schema_version": schema.version,
