@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 from collections import Counter
+from collections.abc import Iterable
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
@@ -62,6 +63,15 @@ class _ImageFiles:
                     self.names = {e.name for e in it if e.is_file()}
             except OSError:
                 self.root = None
+
+    def paths(self, names: list[str]) -> Iterable[Path | None]:
+        """:meth:`path` of each name (all None, without a look at each, when the folder is
+        absent or empty and no name holds a folder)."""
+        if self.root is None or not self.names:
+            joined = "\0".join(names)
+            if self.root is None or ("/" not in joined and "\\" not in joined):
+                return repeat(None, len(names))
+        return map(self.path, names)
 
     def path(self, name: str) -> Path | None:
         """``root/name`` when that file exists (names with folders are checked one by one)."""
@@ -271,10 +281,12 @@ class CocoReader:
             i = int(order[twice + 1].min()) - len(known)  # the first record seen before
             raise _bad(path, f"images[{i}].id", f"image id {ids[i]} appears twice")
         files = _ImageFiles(image_root)
-        self.ds.images.extend(map(Image, ids, names, ws, hs, repeat(split), map(files.path, names)))
+        self.ds.images.extend(map(Image, ids, names, ws, hs, repeat(split), files.paths(names)))
         self.report.images += len(images)
         old = [(im.width, im.height) for im in self.ds.images[: len(known)]]
-        wh = np.array(old + list(zip(ws, hs, strict=True)), np.float64).reshape(-1, 2)
+        wh = np.concatenate(
+            [np.array(old, np.float64).reshape(-1, 2), np.stack([w_arr, h_arr], axis=1)]
+        ).astype(np.float64)
         self.img_order = sorted_ids
         self.img_wh = wh[order]
         lo = int(sorted_ids[0]) if sorted_ids.size else 0

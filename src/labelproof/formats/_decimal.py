@@ -193,12 +193,14 @@ def _parse_into(
         return bool(starts.shape[0] == 0)
     window = np.ndarray((text.shape[0] - 7,), np.dtype("<u8"), buffer=text, strides=(1,))
     slow: list[NDArray[np.int64]] = []
+    signed = bool((text == ord("-")).any())  # (no '-' anywhere: no sign work per token)
     for lo in range(0, starts.shape[0], BLOCK):
         hi = min(starts.shape[0], lo + BLOCK)
         e = ends[lo:hi]
-        neg = text[starts[lo:hi]] == ord("-")
         d = e - starts[lo:hi]
-        d -= neg
+        if signed:
+            neg = text[starts[lo:hi]] == ord("-")
+            d -= neg
         longest = int(d.max())
         mant, frac, ok = _short(window, e, np.minimum(d, 8) if longest > 8 else d)
         if longest > 8:
@@ -211,7 +213,8 @@ def _parse_into(
         if not ok.all():
             return False
         np.divide(mant.astype(np.float64), _POW10[frac], out=out[lo:hi])
-        out[lo:hi] *= _SIGN[neg.view(np.uint8)]
+        if signed:
+            out[lo:hi] *= _SIGN[neg.view(np.uint8)]
     if slow:
         raw = text.tobytes()
         for i in np.concatenate(slow).tolist():
