@@ -137,16 +137,36 @@ def parse_role(value: str) -> Role:
         raise InvalidInput(f"unknown role {value!r}; known roles: {known}", field="role") from None
 
 
+#: ``Session.info``: (root transaction, {(project id, user id): role}) read in that transaction.
+_ROLES = "labelproof.roles"
+
+
+def remember_role(db: Session, project_id: int, user_id: int, role: str | None) -> None:
+    """Note a membership role just read in ``db``'s open transaction (e.g. joined into a
+    query that loads the task), so ``role_in_project`` does not read it again there; the
+    note is ignored in any later transaction."""
+    tx = db.get_transaction()
+    held: tuple[object, dict[tuple[int, int], str | None]] | None = db.info.get(_ROLES)
+    if held is None or held[0] is not tx:
+        held = db.info[_ROLES] = (tx, {})
+    held[1][(project_id, user_id)] = role
+
+
 def role_in_project(db: Session, actor: Actor, project: Project) -> Role | None:
     if actor.is_superuser or (actor.is_org_admin and project.org_id == actor.org_id):
         return Role.ADMIN
     if project.org_id != actor.org_id:
         return None
-    role = db.scalar(
-        select(Membership.role).where(
-            Membership.project_id == project.id, Membership.user_id == actor.user_id
+    held = db.info.get(_ROLES)
+    key = (project.id, actor.user_id)
+    if held is not None and held[0] is db.get_transaction() and key in held[1]:
+        role = held[1][key]
+    else:
+        role = db.scalar(
+            select(Membership.role).where(
+                Membership.project_id == project.id, Membership.user_id == actor.user_id
+            )
         )
-    )
     return Role(role) if role is not None else None
 
 

@@ -8,15 +8,16 @@ idempotency key: repeating the same request returns the revision it already made
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from labelproof import annotypes
 from labelproof.errors import Conflict, InvalidGeometry, InvalidInput, NotFound, StaleRevision
@@ -25,8 +26,17 @@ from labelproof.services.assets import get_task
 from labelproof.services.audit import AuditAction, AuditRecord, record
 from labelproof.services.context import Actor, Runtime
 from labelproof.services.custody.fields import project_digest
-from labelproof.services.permissions import Action
-from labelproof.store.models import AnnotationRevision, Asset, SchemaVersion
+from labelproof.services.permissions import Action, remember_role
+from labelproof.store.db import next_id
+from labelproof.store.models import (
+    AnnotationRevision,
+    Asset,
+    Membership,
+    Project,
+    SchemaVersion,
+    Task,
+    User,
+)
 
 MAX_ANNOTATIONS = 20_000
 SOURCES = ("human", "model")
@@ -182,6 +192,56 @@ def payload_digest(db: Session, project_id: int, base: int, items: list[dict[str
     return project_digest(db, project_id, {"base": base, "items": items}, purpose="payload")
 
 
+@functools.cache
+def _access_query(read: bool) -> Select[Any]:
+    """Built once (statement construction costs more CPU than SQLite running it)."""
+    entities: list[Any] = [Task, Project, Membership.role, User]
+    if read:
+        entities += [Asset, SchemaVersion]
+    query = (
+        select(*entities)
+        .join(Project, Project.id == Task.project_id)
+        .outerjoin(
+            Membership,
+            and_(
+                Membership.project_id == Task.project_id,
+                Membership.user_id == bindparam("user_id"),
+            ),
+        )
+        .outerjoin(User, User.id == bindparam("user_id"))
+        .where(Task.id == bindparam("task_id"))
+    )
+    if read:
+        latest = aliased(SchemaVersion)
+        newest = (
+            select(latest.id)
+            .where(latest.project_id == Task.project_id)
+            .order_by(latest.version.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.outerjoin(Asset, Asset.id == Task.asset_id).outerjoin(
+            SchemaVersion, SchemaVersion.id == newest
+        )
+    return query
+
+
+def _load_access(db: Session, actor: Actor, task_id: int, *, read: bool) -> tuple[Any, ...] | None:
+    """Everything authorizing a save reads, in one statement: the task, its project, the
+    actor's role in it and the actor's user row (clearance); with ``read`` also the asset
+    and the project's latest schema version.
+
+    The rows land in the session's identity map and the role in ``remember_role``, so
+    ``get_task`` / ``authorize`` that follow run their usual checks without a statement of
+    their own. The caller keeps the returned row (the identity map holds objects weakly).
+    """
+    row = db.execute(_access_query(read), {"task_id": task_id, "user_id": actor.user_id}).first()
+    if row is None:
+        return None
+    remember_role(db, row[1].id, actor.user_id, row[2])
+    return tuple(row)
+
+
 @dataclass(frozen=True)
 class PreparedSave:
     """A save that passed authorization and validation, ready to be committed."""
@@ -206,12 +266,14 @@ def prepare_save(
     action: Action = Action.ANNOTATION_WRITE,
 ) -> PreparedSave:
     """Authorize and validate a save (reads only: runs outside the write transaction)."""
+    access = _load_access(db, actor, task_id, read=True)
     task = get_task(db, actor, task_id=task_id, action=action)
     if not isinstance(idempotency_key, str) or not _KEY.match(idempotency_key):
         raise _fail("idempotency_key", "must be 1-128 characters of A-Z a-z 0-9 . _ : -")
     if isinstance(base_revision, bool) or not isinstance(base_revision, int) or base_revision < 0:
         raise _fail("base_revision", f"must be a non-negative integer, got {base_revision!r}")
-    schema = schemas.latest_version(db, task.project_id)
+    schema = access[5] if access is not None and access[5] is not None else None
+    schema = schema or schemas.latest_version(db, task.project_id)
     asset = db.get(Asset, task.asset_id)
     assert asset is not None
     items = validate_items(
@@ -231,37 +293,74 @@ def prepare_save(
     )
 
 
+@functools.cache
+def _state_query(dialect: str) -> Select[Any]:
+    rev = AnnotationRevision
+    task_id: Any = bindparam("task_id")
+    by_key = (
+        select(rev.id)
+        .where(rev.task_id == task_id, rev.idempotency_key == bindparam("key"))
+        .scalar_subquery()
+    )
+    schema = (
+        select(SchemaVersion.id)
+        .where(SchemaVersion.project_id == bindparam("project_id"))
+        .order_by(SchemaVersion.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    current = select(func.coalesce(func.max(rev.number), 0)).where(rev.task_id == task_id)
+    new_id = next_id(dialect, rev.__table__)  # type: ignore[arg-type]
+    return select(by_key, schema, current.scalar_subquery(), new_id)
+
+
+def _write_state(db: Session, p: PreparedSave) -> tuple[int | None, int | None, int, int]:
+    """In one statement: the revision already made with this idempotency key (id or None),
+    the latest schema version's id, the task's current revision number (0: none) and the
+    id the new revision will get (``store.db.next_id``)."""
+    query = _state_query(db.get_bind().dialect.name)
+    params = {"task_id": p.task_id, "key": p.idempotency_key, "project_id": p.project_id}
+    row = db.execute(query, params).one()
+    return row[0], row[1], int(row[2]), int(row[3])
+
+
 def commit_save(
     db: Session,
     actor: Actor,
     prepared: PreparedSave,
     *,
     action: Action = Action.ANNOTATION_WRITE,
+    savepoint: bool = True,
 ) -> SaveResult:
     """Append a prepared save as the next revision, or replay / refuse it.
 
     Authorization is checked again, and the schema version must still be the latest: a
     save validated against an older schema is refused as stale, to be validated again.
+
+    The new row's id is taken before its INSERT (``_write_state``), so its sealed
+    annotations are sealed at flush and inserted with it, never updated afterwards. With
+    ``savepoint`` false a lost race (a unique constraint, PostgreSQL only: SQLite writers
+    hold the database's lock) raises ``IntegrityError`` out of the transaction, which must
+    roll back; ``save_via`` answers it in a new one (two statements fewer per save).
     """
     p = prepared
+    access = _load_access(db, actor, p.task_id, read=False)
     get_task(db, actor, task_id=p.task_id, action=action)
     digest = payload_digest(db, p.project_id, p.base_revision, p.items)
-    existing = _by_key(db, p.task_id, p.idempotency_key)
-    if existing is not None:
+    existing_id, schema_id, current, new_id = _write_state(db, p)
+    if existing_id is not None:
+        existing = db.get(AnnotationRevision, existing_id)
+        assert existing is not None
         return _replay(existing, digest, p.idempotency_key)
-    if schemas.latest_version(db, p.project_id).id != p.schema_version_id:
+    if schema_id != p.schema_version_id:
         raise Conflict(
             "the label schema changed while this save was checked; send it again",
             field="schema",
         )
-    current = current_revision(db, p.task_id)
-    if (current.number if current else 0) != p.base_revision:
-        # A retry of this very save may have committed between the two reads above.
-        existing = _by_key(db, p.task_id, p.idempotency_key)
-        if existing is not None:
-            return _replay(existing, digest, p.idempotency_key)
-        raise _stale(current, p.base_revision)
+    if current != p.base_revision:
+        raise _stale(current_revision(db, p.task_id), p.base_revision)
     revision = AnnotationRevision(
+        id=new_id,
         task_id=p.task_id,
         number=p.base_revision + 1,
         base_number=p.base_revision,
@@ -271,16 +370,18 @@ def commit_save(
         payload_sha256=digest,
         annotations=p.items,
     )
-    try:
-        with db.begin_nested():
-            db.add(revision)
-            db.flush()
-    except IntegrityError:
-        # A concurrent save won the race (same number) or replayed the same key.
-        existing = _by_key(db, p.task_id, p.idempotency_key)
-        if existing is not None:
-            return _replay(existing, digest, p.idempotency_key)
-        raise _stale(current_revision(db, p.task_id), p.base_revision) from None
+    if savepoint:
+        try:
+            with db.begin_nested():
+                db.add(revision)
+                db.flush()
+        except IntegrityError:
+            # A concurrent save won the race (same number) or replayed the same key.
+            return _after_race(db, p, digest)
+    else:
+        db.add(revision)
+        db.flush()
+    del access  # held until the flush: sealing finds the task in the identity map
     record(
         db,
         AuditRecord(
@@ -298,6 +399,15 @@ def commit_save(
         ),
     )
     return SaveResult(revision, created=True)
+
+
+def _after_race(db: Session, p: PreparedSave, digest: str) -> SaveResult:
+    """The answer to a save whose INSERT lost a race: the replay of the revision this key
+    made, else the stale revision (the winner's)."""
+    existing = _by_key(db, p.task_id, p.idempotency_key)
+    if existing is not None:
+        return _replay(existing, digest, p.idempotency_key)
+    raise _stale(current_revision(db, p.task_id), p.base_revision) from None
 
 
 def save(
@@ -333,7 +443,10 @@ def save_via(
     idempotency_key: str,
 ) -> SaveResult:
     """Validate in a read transaction, then append in a short write transaction, so the
-    database's write lock is held only for the checks and inserts, not for validation."""
+    database's write lock is held only for the checks and inserts, not for validation.
+
+    The write has no savepoint: if its INSERT loses a race (PostgreSQL), the transaction
+    rolls back whole and a read transaction finds the replay or the stale revision."""
     with rt.read() as db:
         prepared = prepare_save(
             db,
@@ -343,8 +456,13 @@ def save_via(
             annotations=annotations,
             idempotency_key=idempotency_key,
         )
-    with rt.write() as db:
-        return commit_save(db, actor, prepared)
+    try:
+        with rt.write() as db:
+            return commit_save(db, actor, prepared, savepoint=False)
+    except IntegrityError:
+        with rt.read() as db:
+            digest = payload_digest(db, prepared.project_id, prepared.base_revision, prepared.items)
+            return _after_race(db, prepared, digest)
 
 
 def get_current(db: Session, actor: Actor, *, task_id: int) -> AnnotationRevision | None:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ColumnElement, Engine, Integer, Table, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelproof.config import Settings
@@ -57,6 +57,24 @@ def make_engine(settings: Settings) -> Engine:
 def read_only_engine(engine: Engine) -> Engine:
     """The same pool, for transactions that only read (SQLite: BEGIN DEFERRED)."""
     return engine.execution_options(sqlite_begin="DEFERRED")
+
+
+def next_id(dialect: str, table: Table) -> ColumnElement[int]:
+    """The id the next row of ``table`` gets, as a column of a query, so a row's id is known
+    before its INSERT (a sealed field binds its ciphertext to the row id) at no extra
+    statement. Call it only in a writing transaction:
+
+    - SQLite: ``max(id) + 1``, the id SQLite itself would give (an ``INTEGER PRIMARY KEY``
+      without AUTOINCREMENT takes ``max(rowid) + 1``). Exact, because a writing transaction
+      holds the database's write lock from ``BEGIN IMMEDIATE`` to its commit: no connection,
+      of this process or another, inserts in between.
+    - PostgreSQL: ``nextval`` of the column's sequence (the id is the transaction's own even
+      when others insert meanwhile; a refused save leaves a gap, as a rollback does).
+    """
+    if dialect == "postgresql":
+        seq = func.pg_get_serial_sequence(table.name, "id")
+        return func.nextval(seq, type_=Integer)
+    return select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

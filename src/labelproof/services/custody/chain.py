@@ -12,17 +12,26 @@ commit to its end:
 Ids are given by the chain (head's last id + 1), so the log has no gaps on either database.
 Every ``checkpoint_every`` events a checkpoint (size, Merkle root, last hash, time) is
 signed with the installation's Ed25519 key and stored in ``audit_checkpoints``.
+
+The head row stays the truth. A runtime keeps the head its last commit wrote in memory
+(:class:`HeadCache`) and appends with a compare-and-set: ``UPDATE audit_chain_head ... WHERE
+size, last_id, last_hash and since_checkpoint are what the cache says``. One row updated: the
+cache was right and the head read is saved; none: another process (or a checkpoint) moved
+the head, so it is read, and the events chained again, under the same lock. The cache takes
+a head only after the transaction that wrote it committed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
-from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy import CursorResult, Table, bindparam, event, func, insert, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from labelproof.custody.chain import GENESIS_HASH, compute_entry_hash
@@ -51,9 +60,49 @@ CUSTODY = "labelproof.custody"
 FACTORY = "labelproof.sessions"
 PENDING = "labelproof.audit_pending"
 REFUSALS = "labelproof.audit_refusals"
+HEAD_CACHE = "labelproof.audit_head_cache"
+#: ``Session.info``: the head this session's open transaction wrote (cached once committed).
+HEAD_WRITTEN = "labelproof.audit_head_written"
 #: pg_advisory_xact_lock key of the audit chain ("lpaudit" as an integer).
 LOCK_KEY = int.from_bytes(b"lpaudit", "big")
-_HEAD = AuditChainHead.__table__
+_HEAD = cast(Table, AuditChainHead.__table__)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The chain head as stored: size, last id and hash, frontier nodes, since checkpoint."""
+
+    size: int
+    last_id: int
+    last_hash: bytes
+    nodes: tuple[tuple[int, bytes], ...]
+    since_checkpoint: int
+
+    def frontier(self) -> MerkleFrontier:
+        return MerkleFrontier(self.size, self.nodes)
+
+
+class HeadCache:
+    """The audit chain head a runtime last committed (thread-safe); only ever a guess that
+    :func:`append_events` checks against the head row (compare-and-set)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._head: Head | None = None
+
+    def get(self) -> Head | None:
+        with self._lock:
+            return self._head
+
+    def offer(self, head: Head) -> None:
+        """Keep ``head`` (written by a committed transaction) unless a longer one is known."""
+        with self._lock:
+            if self._head is None or head.size >= self._head.size:
+                self._head = head
+
+    def clear(self) -> None:
+        with self._lock:
+            self._head = None
 
 
 def _lock(db: Session) -> None:
@@ -61,7 +110,7 @@ def _lock(db: Session) -> None:
         db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
 
 
-def _read_head(db: Session) -> tuple[int, int, bytes, MerkleFrontier, int]:
+def _read_head(db: Session) -> Head:
     row = db.execute(select(_HEAD).where(_HEAD.c.id == 1)).mappings().first()
     if row is None:
         db.execute(
@@ -74,15 +123,12 @@ def _read_head(db: Session) -> tuple[int, int, bytes, MerkleFrontier, int]:
                 since_checkpoint=0,
             )
         )
-        return 0, 0, GENESIS_HASH, MerkleFrontier(), 0
-    frontier = MerkleFrontier(
-        int(row["size"]), [(int(h), bytes.fromhex(v)) for h, v in row["frontier"]]
-    )
-    return (
+        return Head(0, 0, GENESIS_HASH, (), 0)
+    return Head(
         int(row["size"]),
         int(row["last_id"]),
         bytes.fromhex(row["last_hash"]),
-        frontier,
+        tuple((int(h), bytes.fromhex(v)) for h, v in row["frontier"]),
         int(row["since_checkpoint"]),
     )
 
@@ -92,13 +138,11 @@ def _plain_json(details: dict[str, Any]) -> Any:
     return orjson.loads(orjson.dumps(details, option=orjson.OPT_NON_STR_KEYS))
 
 
-def append_events(db: Session, records: Sequence[AuditRecord], custody: Custody | None) -> None:
-    """Chain and insert ``records`` in order, inside ``db``'s transaction (lock first)."""
-    if not records:
-        return
-    db.flush()
-    _lock(db)
-    _size, last_id, prev, frontier, since = _read_head(db)
+def _chain(
+    records: Sequence[AuditRecord], head: Head, custody: Custody | None
+) -> tuple[list[dict[str, Any]], Head, bool]:
+    """The event rows chained after ``head``, the new head, and whether a checkpoint is due."""
+    last_id, prev, frontier = head.last_id, head.last_hash, head.frontier()
     rows = []
     for rec in records:
         last_id += 1
@@ -119,19 +163,60 @@ def append_events(db: Session, records: Sequence[AuditRecord], custody: Custody 
         rows.append(row)
         frontier.append_leaf_hash(leaf_hash(digest))
         prev = digest
-    db.execute(insert(AuditEvent), rows)
-    since += len(rows)
-    values: dict[str, Any] = {
-        "size": frontier.size,
-        "last_id": last_id,
-        "last_hash": prev.hex(),
-        "frontier": [[h, v.hex()] for h, v in frontier.nodes],
-        "since_checkpoint": since,
+    since = head.since_checkpoint + len(rows)
+    due = custody is not None and since >= custody.checkpoint_every
+    new = Head(frontier.size, last_id, prev, tuple(frontier.nodes), 0 if due else since)
+    return rows, new, due
+
+
+_EVENTS = insert(cast(Table, AuditEvent.__table__))
+_HEAD_COLUMNS = ("size", "last_id", "last_hash", "frontier", "since_checkpoint")
+#: The head moves only from the head this runtime last committed (compare-and-set).
+_CAS = (
+    update(_HEAD)
+    .where(
+        _HEAD.c.id == 1,
+        *(_HEAD.c[c] == bindparam(f"was_{c}") for c in _HEAD_COLUMNS if c != "frontier"),
+    )
+    .values({c: bindparam(c) for c in _HEAD_COLUMNS})
+)
+_SET = update(_HEAD).where(_HEAD.c.id == 1).values({c: bindparam(c) for c in _HEAD_COLUMNS})
+
+
+def _head_values(head: Head) -> dict[str, Any]:
+    return {
+        "size": head.size,
+        "last_id": head.last_id,
+        "last_hash": head.last_hash.hex(),
+        "frontier": [[h, v.hex()] for h, v in head.nodes],
+        "since_checkpoint": head.since_checkpoint,
     }
-    if custody is not None and since >= custody.checkpoint_every:
-        _store_checkpoint(db, custody, frontier, prev)
-        values["since_checkpoint"] = 0
-    db.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(**values))
+
+
+def append_events(db: Session, records: Sequence[AuditRecord], custody: Custody | None) -> None:
+    """Chain and insert ``records`` in order, inside ``db``'s transaction (lock first).
+
+    With a head cached by this runtime, the head row is moved by a compare-and-set and not
+    read; if another writer moved it since, it is read and the records chained again."""
+    if not records:
+        return
+    db.flush()
+    _lock(db)
+    cache: HeadCache | None = db.info.get(HEAD_CACHE)
+    guess = cache.get() if cache is not None else None
+    moved = False
+    if guess is not None:
+        rows, head, due = _chain(records, guess, custody)
+        params = {**_head_values(head), **{f"was_{k}": v for k, v in _head_values(guess).items()}}
+        moved = cast(CursorResult[Any], db.execute(_CAS, params)).rowcount == 1
+    if not moved:
+        rows, head, due = _chain(records, _read_head(db), custody)
+        db.execute(_SET, _head_values(head))
+    db.execute(_EVENTS, rows[0] if len(rows) == 1 else rows)
+    if due and custody is not None:
+        _store_checkpoint(db, custody, head.frontier(), head.last_hash)
+    if cache is not None:
+        db.info[HEAD_WRITTEN] = head
 
 
 def _store_checkpoint(
@@ -162,9 +247,10 @@ def make_checkpoint(db: Session, custody: Custody) -> Checkpoint:
     """Sign a checkpoint of the log as it stands (in ``db``'s write transaction)."""
     db.flush()
     _lock(db)
-    _size, _last_id, last, frontier, _since = _read_head(db)
-    cp = _store_checkpoint(db, custody, frontier, last)
+    head = _read_head(db)
+    cp = _store_checkpoint(db, custody, head.frontier(), head.last_hash)
     db.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(since_checkpoint=0))
+    db.info.pop(HEAD_WRITTEN, None)  # the cached head is now stale: the next append reads
     return cp
 
 
@@ -234,9 +320,17 @@ def _before_commit(session: Session) -> None:
         append_events(session, records, session.info.get(CUSTODY))
 
 
+def _after_commit(session: Session) -> None:
+    head = session.info.pop(HEAD_WRITTEN, None)
+    cache = session.info.get(HEAD_CACHE)
+    if head is not None and cache is not None:
+        cache.offer(head)
+
+
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is not None:
         return
+    session.info.pop(HEAD_WRITTEN, None)  # rolled back: the row still holds the old head
     session.info.pop(PENDING, None)  # not committed: those events went with their changes
     refusals = session.info.pop(REFUSALS, None)
     factory = session.info.get(FACTORY)
@@ -254,8 +348,9 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
 def install(sessions: sessionmaker[Session], custody: Custody) -> None:
     """Chain every audit record of ``sessions`` at commit and keep refusals of rolled-back
     transactions (see :func:`labelproof.services.audit.record` and ``record_refusal``)."""
-    sessions.configure(info={CUSTODY: custody, FACTORY: sessions})
+    sessions.configure(info={CUSTODY: custody, FACTORY: sessions, HEAD_CACHE: HeadCache()})
     event.listen(sessions, "before_commit", _before_commit)
+    event.listen(sessions, "after_commit", _after_commit)
     event.listen(sessions, "after_transaction_end", _after_transaction_end)
 
 

@@ -2,11 +2,13 @@
 
 One mechanism for every sealed column (``labelproof.store.sealed.Sealed`` on the models):
 
-- **Sealing** happens in the runtime's sessions at flush. A row that is already stored is
-  sealed in ``before_flush``; a new row is inserted with the placeholder ``b""`` and sealed
-  right after its INSERT (``after_insert``, one UPDATE on the same connection in the same
-  transaction), because its id, which the associated data names, is known only then. No
-  plaintext is ever sent to the database.
+- **Sealing** happens in the runtime's sessions at flush. A row whose id is known is
+  sealed in ``before_flush`` and its INSERT (or UPDATE) carries the ciphertext: a stored
+  row, or a new row given its id in advance (a save takes it in the statement that checks
+  its base revision, ``store.db.next_id``). A new row without an id is inserted with the
+  placeholder ``b""`` and sealed right after its INSERT (``after_insert``, one UPDATE on the
+  same connection in the same transaction), because its id, which the associated data
+  names, is known only then. No plaintext is ever sent to the database.
 - **Opening** happens when a row is loaded (``load`` / ``refresh`` events). A ciphertext
   that fails authentication raises :class:`TamperedCiphertext` naming table, column and
   row, and records an ``custody.ciphertext_refused`` audit event (kept although the
