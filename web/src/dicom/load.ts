@@ -51,7 +51,7 @@ function toFrame(image: core.Types.IImage): DecodedFrame {
       rgba[i * 4 + 2] = px[j + 2];
       rgba[i * 4 + 3] = 255;
     }
-    return { width, height, values: null, rgba, min: 0, max: 255 };
+    return { width, height, values: null, rgba, min: 0, max: 255, integer: true };
   }
   // The loader applies the rescale in its worker (preScale) unless it could not; then here.
   const scaled = image.preScale?.scaled === true;
@@ -66,7 +66,8 @@ function toFrame(image: core.Types.IImage): DecodedFrame {
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  return { width, height, values, rgba: null, min, max };
+  const integer = !(px instanceof Float32Array || px instanceof Float64Array) && Number.isInteger(slope) && Number.isInteger(intercept);
+  return { width, height, values, rgba: null, min, max, integer };
 }
 
 /** Open a DICOM Part 10 file (its bytes) for decoding frame by frame. */

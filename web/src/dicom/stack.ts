@@ -22,6 +22,8 @@ export class DicomStack implements ImageLayer {
   /** Milliseconds of the last window render and the last frame decode. */
   renderMs = 0;
   decodeMs = 0;
+  /** Off: every pixel computes the ramp (kept for benchmarks/dicom_viewer.py's comparison). */
+  useTable = true;
   private readonly canvas: HTMLCanvasElement;
   private readonly image: ImageData;
   private decoded = new Map<number, DecodedFrame>();
@@ -159,13 +161,27 @@ export class DicomStack implements ImageLayer {
       const inv = this.info.invert ? 255 : 0;
       // One 32-bit store per pixel: opaque grey (little-endian RGBA, as every browser).
       const px = new Uint32Array(out.buffer, out.byteOffset, v.length);
-      for (let i = 0; i < v.length; i++) {
-        const x = v[i];
-        let y = x <= lower ? 0 : x > upper ? 255 : (x * a + b) | 0;
-        if (y > 255) y = 255;
-        else if (y < 0) y = 0;
-        y ^= inv; // 255 - y for MONOCHROME1
-        px[i] = 0xff000000 | (y << 16) | (y << 8) | y;
+      const range = f.max - f.min;
+      if (this.useTable && f.integer && range < 1 << 16 && range < v.length) {
+        // Integer values: the window as a table over [min, max], one lookup per pixel.
+        const lut = new Uint32Array(range + 1);
+        for (let k = 0; k <= range; k++) {
+          const x = f.min + k;
+          let y = x <= lower ? 0 : x > upper ? 255 : (x * a + b) | 0;
+          y = Math.max(0, Math.min(255, y)) ^ inv;
+          lut[k] = 0xff000000 | (y << 16) | (y << 8) | y;
+        }
+        const min = f.min;
+        for (let i = 0; i < v.length; i++) px[i] = lut[v[i] - min];
+      } else {
+        for (let i = 0; i < v.length; i++) {
+          const x = v[i];
+          let y = x <= lower ? 0 : x > upper ? 255 : (x * a + b) | 0;
+          if (y > 255) y = 255;
+          else if (y < 0) y = 0;
+          y ^= inv; // 255 - y for MONOCHROME1
+          px[i] = 0xff000000 | (y << 16) | (y << 8) | y;
+        }
       }
     }
     this.canvas.getContext("2d")!.putImageData(this.image, 0, 0);

@@ -12,6 +12,8 @@ export interface DecodedFrame {
   /** Smallest and largest modality value (grayscale) or 0..255 (colour). */
   min: number;
   max: number;
+  /** Every modality value is an integer (integer stored values, slope and intercept). */
+  integer: boolean;
 }
 
 export interface DicomInfo {
