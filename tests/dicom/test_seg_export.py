@@ -16,7 +16,7 @@ import numpy as np
 import pydicom
 from pydicom.uid import generate_uid
 
-from labelproof.formats._cvat_rle import encode_coco
+from labelproof.formats._cvat_rle import decode_coco, encode_coco
 from labelproof.services.transfer import FRAMES_FLATTENED
 from tests.custody_server.helpers import cli
 from tests.dicom.helpers import content, ct_instance, multi_frame, phi_project, upload
@@ -149,3 +149,37 @@ def test_dicom_seg_export_references_the_deidentified_sources(world: World, tmp_
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.glob("segmentation*.dcm")) == sorted(segs)
+
+
+def test_dicom_seg_export_imports_back_into_a_project(world: World) -> None:
+    """The SEG export of a project imported into another: one asset per source file (a
+    multi-frame file once, its frames as the ``frame`` of the annotations), masks equal."""
+    pid = phi_project(world)
+    mr_data, _pixels = multi_frame(3)
+    r = upload(world, pid, "mr.dcm", mr_data)
+    assert r.status_code == 201, r.text
+    on_two = np.zeros((64, 64), bool)
+    on_two[5:30, 8:40] = True
+    on_zero = np.zeros((64, 64), bool)
+    on_zero[40:60, 2:20] = True
+    _save(world, _task(world, pid, r.json()["id"]), [_mask(on_two, 2), _mask(on_zero, 0)])
+    exported = world.client("orgadmin").get(
+        f"/api/projects/{pid}/export", params={"format": "dicomseg"}
+    )
+    assert exported.status_code == 200, exported.text
+
+    other = phi_project(world, "phi-import")
+    r = world.client("orgadmin").post(
+        f"/api/projects/{other}/imports",
+        files={"file": ("seg.zip", exported.content, "application/zip")},
+        data={"format": "dicomseg"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["images"] == 1 and r.json()["annotations"] == 2
+    [asset] = world.client("orgadmin").get(f"/api/projects/{other}/assets").json()["items"]
+    assert (asset["filename"], asset["frames"]) == ("mr.dcm", 3)
+    [task] = world.client("orgadmin").get(f"/api/projects/{other}/tasks").json()["items"]
+    got = world.client("orgadmin").get(f"/api/tasks/{task['id']}/annotations").json()
+    masks = {a["frame"]: decode_coco(a["geometry"]["rle"]) for a in got["annotations"]}
+    assert sorted(masks) == [0, 2]
+    assert np.array_equal(masks[2], on_two) and np.array_equal(masks[0], on_zero)

@@ -27,6 +27,7 @@ from labelproof import annotypes
 from labelproof.errors import InvalidDataset, InvalidInput, NotFound
 from labelproof.formats import Category, Dataset, codec_names, detect_format, get_codec
 from labelproof.formats import Image as DsImage
+from labelproof.formats._dicomseg_files import has_dicm_magic, split_frame
 from labelproof.formats._io import atomic_output, opened_input
 from labelproof.services import revisions, schemas
 from labelproof.services.assets import (
@@ -156,13 +157,22 @@ def import_dataset(
             ds, loss = get_codec(fmt).read(src)
             per_image = _plan_items(ds, schema.definition, prelabels)
             plan: list[tuple[DsImage, CheckedUpload | Asset, list[dict[str, Any]]]] = []
+            # frames of one multi-frame DICOM (``file#k``, formats/dicomseg) share one asset
+            sources: dict[Path, tuple[DsImage, CheckedUpload | Asset, list[dict[str, Any]]]] = {}
             for image in ds.images:
                 items = per_image.get(image.id, [])
+                base, frame = split_frame(image.file_name)
+                if frame is None or image.path is None or not has_dicm_magic(image.path):
+                    base, frame = image.file_name, None
+                if frame is not None and image.path in sources:
+                    _first, shared, kept = sources[image.path]
+                    kept.extend(_on_frame(items, frame, shared, image, schema.definition))
+                    continue
                 target: CheckedUpload | Asset
                 if image.path is not None:
                     with open(image.path, "rb") as fh:
                         target = check_upload(
-                            rt, filename=Path(image.file_name).name, stream=fh, policy=policy
+                            rt, filename=Path(base).name, stream=fh, policy=policy
                         )
                     uploads.append(target)
                     width, height = target.info.width, target.info.height
@@ -181,6 +191,11 @@ def import_dataset(
                         f"{image.height}, the file is {width}x{height}",
                         field="images",
                     )
+                if frame is not None and image.path is not None and target.frames > 1:
+                    items = _on_frame(items, frame, target, image, schema.definition)
+                    sources[image.path] = (image, target, items)
+                    plan.append((image, target, items))
+                    continue
                 try:
                     revisions.validate_items(
                         items,
@@ -210,6 +225,39 @@ def import_dataset(
     finally:
         for upload in uploads:
             rt.blobs.discard(upload.staged)
+
+
+def _on_frame(
+    items: list[dict[str, Any]],
+    frame: int,
+    target: CheckedUpload | Asset,
+    image: DsImage,
+    schema: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """``items`` of image ``<file>#<frame>`` (1-based) as annotations on that frame of the
+    multi-frame asset ``target`` (``frame`` key 0-based), validated against it."""
+    width, height = (
+        (target.info.width, target.info.height)
+        if isinstance(target, CheckedUpload)
+        else (target.width, target.height)
+    )
+    if (width, height) != (image.width, image.height) or frame > target.frames:
+        raise InvalidDataset(
+            f"image {image.file_name!r}: the dataset says {image.width}x{image.height}, frame "
+            f"{frame}; the file is {width}x{height} with {target.frames} frames",
+            field="images",
+        )
+    framed = [{**item, "frame": frame - 1} for item in items]
+    try:
+        revisions.validate_items(
+            framed,
+            schema=schema,
+            image=annotypes.ImageSize(width=width, height=height),
+            frames=target.frames,
+        )
+    except InvalidInput as exc:
+        raise type(exc)(f"image {image.file_name!r}: {exc.message}", field=exc.field) from exc
+    return framed
 
 
 def _task_for(db: Session, project_id: int, asset_id: int) -> Task | None:
