@@ -1,5 +1,6 @@
 """Custody commands: ``project destroy | close | reopen``, ``user clearance``,
-``certificate verify``, ``keys rotate-master``, ``custody run-due | approve``.
+``certificate verify``, ``keys rotate-master | rotate-project``, ``custody run-due |
+approve``.
 
 ``project destroy P --as ADMIN --approved-by SECOND_ADMIN`` files the request as the first
 admin and approves it as the second, through the same services (and checks) as the API.
@@ -147,6 +148,51 @@ def _clearance(
             },
         )
         echo_json({"user_id": user.id, "email": user.email, "clearance": user.clearance})
+
+
+@keys_app.command("rotate-project")
+def keys_rotate_project(
+    project_id: int,
+    data_dir: DataDir = None,
+    reencrypt: Annotated[
+        bool,
+        typer.Option(
+            "--reencrypt",
+            help="Instead of rotating: move ciphertexts still under a previous key to the"
+            " current one (resumable, bounded batches).",
+        ),
+    ] = False,
+    batch: Annotated[int, typer.Option(help="Rows per write transaction.", min=1)] = 200,
+    max_batches: Annotated[
+        int | None, typer.Option(help="Stop after this many batches (run again to go on).")
+    ] = None,
+    retire: Annotated[
+        bool,
+        typer.Option("--retire", help="With --reencrypt: delete the previous keys when done."),
+    ] = False,
+) -> None:
+    """Make a new data key current for a project (old ciphertexts stay readable); then
+    ``--reencrypt [--retire]`` moves everything to it and deletes the old key."""
+    from labelproof.services.custody import data_key_rotation as dkr
+
+    try:
+        rt = runtime(data_dir)
+        if not reencrypt:
+            if retire:
+                raise InvalidInput("--retire goes with --reencrypt", field="retire")
+            echo_json(dkr.rotate_project(rt, project_id))
+            return
+        report = dkr.reencrypt_project(rt, project_id, batch=batch, max_batches=max_batches)
+        out = report.to_dict()
+        if retire and report.complete:
+            out["retired_key_ids"] = dkr.retire_previous_keys(rt, project_id)
+    except LabelproofError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    echo_json(out)
+    if not report.complete:
+        print("re-encryption not finished: run the command again", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 custody_app = typer.Typer(help="Scheduled destructions (retention).", no_args_is_help=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -186,7 +187,9 @@ class LocalBlobStore:
         _fsync_dir(final.parent)
         return True
 
-    def open_sealed(self, project_id: int, sha256: str, keys: DataKey, dst: BinaryIO) -> int:
+    def open_sealed(
+        self, project_id: int, sha256: str, keys: DataKey | Sequence[DataKey], dst: BinaryIO
+    ) -> int:
         """Decrypt a project's blob into ``dst``; returns the plaintext size.
 
         Raises ``NotFound`` when absent and ``TamperedCiphertext`` when altered (in that case
@@ -231,6 +234,6 @@ def seal_file(path: Path, data: bytes, *, key: DataKey, aad: bytes) -> None:
         raise
 
 
-def open_file(path: Path, *, key: DataKey, aad: bytes) -> bytes:
+def open_file(path: Path, *, key: DataKey | Sequence[DataKey], aad: bytes) -> bytes:
     """The plaintext of a file written by :func:`seal_file` (``FileNotFoundError`` if absent)."""
     return decrypt(key, path.read_bytes(), aad)

@@ -10,15 +10,18 @@ import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from sqlalchemy.orm import Session
 
 from labelproof.custody.crypto import DataKey
+from labelproof.custody.errors import UnknownKey
 from labelproof.services.context import Runtime
 from labelproof.store.blobs import StagedBlob, open_file, seal_file
 
-__all__ = ["cached", "copy_blob", "project_key", "read_blob", "store_blob"]
+__all__ = ["cached", "copy_blob", "project_key", "project_keys", "read_blob", "store_blob"]
+
+T = TypeVar("T")
 
 _build_locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
@@ -41,9 +44,28 @@ def store_blob(db: Session, rt: Runtime, *, project_id: int, staged: StagedBlob)
     return rt.blobs.commit_sealed(staged, project_id=project_id, key=key)
 
 
+def project_keys(rt: Runtime, project_id: int) -> list[DataKey]:
+    """The project's current and previous data keys (a ciphertext names the one it needs)."""
+    with rt.read() as session:
+        return rt.custody.data_keys(session, project_id)
+
+
+def _with_ring(rt: Runtime, project_id: int, use: Callable[[list[DataKey]], T]) -> T:
+    """``use(keys)``; if the ciphertext names a key this process does not hold yet (another
+    process rotated the project's key a moment ago), read the keys again and retry once."""
+    try:
+        return use(project_keys(rt, project_id))
+    except UnknownKey:
+        rt.custody.forget(project_id)
+        return use(project_keys(rt, project_id))
+
+
 def copy_blob(rt: Runtime, *, project_id: int, sha256: str, dst: BinaryIO) -> int:
-    """Decrypt a project's blob into ``dst``; returns its size in bytes."""
-    return rt.blobs.open_sealed(project_id, sha256, project_key(rt, project_id), dst)
+    """Decrypt a project's blob into ``dst``; returns its size in bytes (an unknown key is
+    found from the header, before anything is written, so the retry is safe)."""
+    return _with_ring(
+        rt, project_id, lambda ring: rt.blobs.open_sealed(project_id, sha256, ring, dst)
+    )
 
 
 def read_blob(rt: Runtime, *, project_id: int, sha256: str) -> bytes:
@@ -64,18 +86,17 @@ def cached(rt: Runtime, *, project_id: int, path: Path, build: Callable[[], byte
     The associated data is the path relative to the data directory, so a sealed tile
     cannot be swapped for another.
     """
-    key = project_key(rt, project_id)
     aad = derived_aad(rt, path)
     try:
-        return open_file(path, key=key, aad=aad)
+        return _with_ring(rt, project_id, lambda ring: open_file(path, key=ring, aad=aad))
     except FileNotFoundError:
         pass
     with _lock(str(path)):
         try:
-            return open_file(path, key=key, aad=aad)
+            return _with_ring(rt, project_id, lambda ring: open_file(path, key=ring, aad=aad))
         except FileNotFoundError:
             data = build()
-            seal_file(path, data, key=key, aad=aad)
+            seal_file(path, data, key=project_key(rt, project_id), aad=aad)
             return data
 
 
@@ -95,4 +116,5 @@ def seal_derived(
 
 def open_derived(rt: Runtime, *, project_id: int, path: Path) -> bytes:
     """The plaintext of a sealed derived file (``FileNotFoundError`` if absent)."""
-    return open_file(path, key=project_key(rt, project_id), aad=derived_aad(rt, path))
+    aad = derived_aad(rt, path)
+    return _with_ring(rt, project_id, lambda ring: open_file(path, key=ring, aad=aad))

@@ -221,6 +221,11 @@ def _destroy(
             "created_at": project.created_at.astimezone(UTC).isoformat(),
         }
         key_row = db.scalar(select(ProjectKey).where(ProjectKey.project_id == pid))
+        previous_ids = sorted(
+            db.scalars(
+                select(ProjectPreviousKey.key_id).where(ProjectPreviousKey.project_id == pid)
+            )
+        )
         assets = list(
             db.execute(select(Asset.sha256, Asset.size_bytes).where(Asset.project_id == pid))
         )
@@ -247,6 +252,7 @@ def _destroy(
                 "key_id": key_row.key_id if key_row else None,
                 "algorithm": "AES-256-GCM",
                 "wrapped_sha256": hashlib.sha256(key_row.wrapped).hexdigest() if key_row else None,
+                "previous_key_ids": previous_ids,
             },
         }
         record(

@@ -4,8 +4,13 @@
   (mode 0600). The file is created on first start only while the database holds no wrapped
   key, so a wrong or missing key on an installation with data is a clear error at start,
   never a silent new key.
-- Data keys: one AES-256 key per project, wrapped by the master key with the project id as
-  associated data (``project_keys``), unwrapped on first use and kept in memory.
+- Data keys: one current AES-256 key per project, wrapped by the master key with the project
+  id as associated data (``project_keys``), unwrapped on first use and kept in memory. After
+  a data key rotation (``rotation.rotate_project``) the former keys stay in
+  ``project_previous_keys`` until no ciphertext names them: readers take the key a
+  ciphertext names from the current and previous keys; writers use the current key, which a
+  process re-reads at most every :data:`KEY_RECHECK_S` seconds, so a rotation made by
+  another process is picked up without a restart.
 - Signing key: Ed25519, ``<data_dir>/keys/audit-signing-key.pem`` (0600), created on first use.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,12 +33,15 @@ from labelproof.custody.errors import TamperedCiphertext, UnknownKey
 from labelproof.custody.keyring import MASTER_KEY_ENV, LocalKeyProvider, write_master_key_file
 from labelproof.custody.keys import load_or_create_signing_key, public_key_pem
 from labelproof.errors import ConfigurationError, NotFound
-from labelproof.store.custody_models import ProjectKey
+from labelproof.store.custody_models import ProjectKey, ProjectPreviousKey
 
 MASTER_KEY_FILE = "master.key"
 #: ``Session.info`` key: data keys made in the session's open transaction (project id ->
 #: key), cached for everyone only once that transaction commits.
 NEW_KEYS = "labelproof.new_data_keys"
+#: How often (seconds) a process checks that a cached data key is still its project's
+#: current one (another process may have rotated it).
+KEY_RECHECK_S = 5.0
 
 __all__ = ["MASTER_KEY_FILE", "Custody", "open_custody"]
 
@@ -46,6 +55,9 @@ class Custody:
     checkpoint_every: int = 256
     _signing: Ed25519PrivateKey | None = field(default=None, repr=False)
     _data_keys: dict[int, DataKey] = field(default_factory=dict, repr=False)
+    _checked: dict[int, float] = field(default_factory=dict, repr=False)
+    _previous: dict[bytes, tuple[int, DataKey]] = field(default_factory=dict, repr=False)
+    _ring_checked: dict[int, float] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def signing_key(self) -> Ed25519PrivateKey:
@@ -68,8 +80,20 @@ class Custody:
         """
         with self._lock:
             cached = self._data_keys.get(project_id)
+            checked = self._checked.get(project_id, 0.0)
         if cached is not None:
-            return cached
+            if time.monotonic() - checked < KEY_RECHECK_S:
+                return cached
+            current = (
+                db.connection()
+                .execute(select(ProjectKey.key_id).where(ProjectKey.project_id == project_id))
+                .scalar()
+            )
+            if current == cached.key_id.hex():
+                with self._lock:
+                    self._checked[project_id] = time.monotonic()
+                return cached
+            self.forget(project_id)  # rotated (or destroyed) by another process: read again
         fresh: dict[int, DataKey] = db.info.setdefault(NEW_KEYS, {})
         if project_id in fresh:
             return fresh[project_id]
@@ -85,7 +109,38 @@ class Custody:
         else:
             with self._lock:
                 self._data_keys[project_id] = key
+                self._checked[project_id] = time.monotonic()
         return key
+
+    def data_keys(self, db: Session, project_id: int) -> list[DataKey]:
+        """The project's current data key and its previous ones (for reading ciphertexts
+        made before a rotation; each names its key)."""
+        ring = [self.data_key(db, project_id)]
+        with self._lock:
+            known = {kid: key for kid, (pid, key) in self._previous.items() if pid == project_id}
+            fresh = time.monotonic() - self._ring_checked.get(project_id, 0.0) < KEY_RECHECK_S
+        if fresh:
+            return ring + [k for k in known.values() if k.key_id != ring[0].key_id]
+        rows = (
+            db.connection()
+            .execute(
+                select(ProjectPreviousKey.key_id, ProjectPreviousKey.wrapped).where(
+                    ProjectPreviousKey.project_id == project_id
+                )
+            )
+            .all()
+        )
+        for row in rows:
+            kid = bytes.fromhex(row.key_id)
+            key = known.get(kid)
+            if key is None:
+                key = DataKey(kid, self.provider.unwrap(project_id, row.wrapped))
+                with self._lock:
+                    self._previous[kid] = (project_id, key)
+            ring.append(key)
+        with self._lock:
+            self._ring_checked[project_id] = time.monotonic()
+        return ring
 
     def key_by_id(self, db: Session, key_id: bytes) -> tuple[int, DataKey]:
         """The project and data key a ciphertext names by its key id.
@@ -96,6 +151,8 @@ class Custody:
             for project_id, key in self._data_keys.items():
                 if key.key_id == key_id:
                     return project_id, key
+            if key_id in self._previous:
+                return self._previous[key_id]
         for project_id, key in db.info.get(NEW_KEYS, {}).items():
             if key.key_id == key_id:
                 return project_id, key
@@ -110,15 +167,32 @@ class Custody:
             .first()
         )
         if row is None:
-            raise UnknownKey(
-                f"no project holds data key {key_id.hex()} (destroyed?)",
-                field="key_id",
-                key_id=key_id.hex(),
+            prev = (
+                db.connection()
+                .execute(
+                    select(ProjectPreviousKey.project_id, ProjectPreviousKey.wrapped).where(
+                        ProjectPreviousKey.key_id == key_id.hex()
+                    )
+                )
+                .first()
             )
+            if prev is None:
+                raise UnknownKey(
+                    f"no project holds data key {key_id.hex()} (destroyed or retired?)",
+                    field="key_id",
+                    key_id=key_id.hex(),
+                )
+            project_id = int(prev.project_id)
+            key = DataKey(key_id, self.provider.unwrap(project_id, prev.wrapped))
+            with self._lock:
+                self._previous[key_id] = (project_id, key)
+            return project_id, key
         project_id = int(row.project_id)
         key = DataKey(key_id, self.provider.unwrap(project_id, row.wrapped))
         with self._lock:
-            self._data_keys.setdefault(project_id, key)
+            if project_id not in self._data_keys:
+                self._data_keys[project_id] = key
+                self._checked[project_id] = time.monotonic()
         return project_id, key
 
     def promote_new_keys(self, db: Session, *, committed: bool) -> None:
@@ -128,7 +202,9 @@ class Custody:
         if fresh and committed:
             with self._lock:
                 for project_id, key in fresh.items():
-                    self._data_keys.setdefault(project_id, key)
+                    if project_id not in self._data_keys:
+                        self._data_keys[project_id] = key
+                        self._checked[project_id] = time.monotonic()
 
     def _insert_key(self, db: Session, project_id: int) -> ProjectKey:
         fresh = new_data_key()
@@ -151,9 +227,13 @@ class Custody:
         return row
 
     def forget(self, project_id: int) -> None:
-        """Drop a project's key from memory (after it was destroyed)."""
+        """Drop a project's keys from memory (destroyed, or its data key rotated)."""
         with self._lock:
             self._data_keys.pop(project_id, None)
+            self._checked.pop(project_id, None)
+            self._ring_checked.pop(project_id, None)
+            for kid in [k for k, (pid, _key) in self._previous.items() if pid == project_id]:
+                del self._previous[kid]
 
 
 def _load_master(key_dir: Path, engine: Engine) -> LocalKeyProvider:
@@ -190,6 +270,15 @@ def _check_master(provider: LocalKeyProvider, engine: Engine) -> dict[int, DataK
                     f" {exc.message} (wrong {MASTER_KEY_ENV} or master.key?)",
                     field="master_key",
                 ) from None
+        for prev in db.scalars(select(ProjectPreviousKey)):
+            try:
+                provider.unwrap(prev.project_id, prev.wrapped)
+            except (UnknownKey, TamperedCiphertext) as exc:
+                raise ConfigurationError(
+                    f"the master key does not open previous data key {prev.key_id} of project"
+                    f" {prev.project_id}: {exc.message} (wrong {MASTER_KEY_ENV} or master.key?)",
+                    field="master_key",
+                ) from None
     return keys
 
 
@@ -198,5 +287,8 @@ def open_custody(key_dir: Path, engine: Engine, *, checkpoint_every: int) -> Cus
     project's data key; raise ``ConfigurationError`` naming the problem otherwise."""
     provider = _load_master(key_dir, engine)
     custody = Custody(key_dir=key_dir, provider=provider, checkpoint_every=checkpoint_every)
-    custody._data_keys.update(_check_master(provider, engine))
+    keys = _check_master(provider, engine)
+    now = time.monotonic()
+    custody._data_keys.update(keys)
+    custody._checked.update(dict.fromkeys(keys, now))
     return custody
