@@ -63,6 +63,24 @@ const SCHEMA: SchemaDef = {
 export interface BenchResult {
   drawMs: number[];
   intervalMs: number[];
+  /** Objects traced into the shapes layer at each step (0: the layer was only moved). */
+  shapesTraced: number[];
+  /** Steps at which the shapes layer was traced again (the rest only moved it). */
+  shapeRedraws: number;
+}
+
+/** What the frames drew while a vertex of one polygon was dragged (see `prepareDrag`). */
+export interface DragResult {
+  frames: number;
+  /** The most objects any frame traced into the shapes layer, from the press to the
+   * commit after the drop. */
+  shapesTracedMax: number;
+  /** The most objects any frame traced into the overlay (the edited polygon). */
+  overlayTracedMax: number;
+  /** Objects the shapes layer holds on screen (what a full redraw would trace). */
+  onScreen: number;
+  /** Vertices of the polygon that the drag moved (the one under the pointer: 1). */
+  movedVertices: number;
 }
 
 export function BenchPage({ query }: { query: URLSearchParams }) {
@@ -105,6 +123,8 @@ export function BenchPage({ query }: { query: URLSearchParams }) {
       for (let i = 0; i < 60; i++) steps.push(() => engine.zoomBy(1 / 1.12, cx, cy));
       const drawMs: number[] = [];
       const intervalMs: number[] = [];
+      const shapesTraced: number[] = [];
+      let shapeRedraws = 0;
       let last = performance.now();
       for (const step of steps) {
         await new Promise((r) => requestAnimationFrame(r));
@@ -115,8 +135,49 @@ export function BenchPage({ query }: { query: URLSearchParams }) {
         const s = performance.now();
         engine.frame();
         drawMs.push(performance.now() - s);
+        const st = engine.frameStats[engine.frameStats.length - 1];
+        shapesTraced.push(st.shapes);
+        if (st.redrawn.includes("shapes")) shapeRedraws++;
       }
-      return { drawMs, intervalMs };
+      return { drawMs, intervalMs, shapesTraced, shapeRedraws };
+    };
+    /**
+     * Select the largest polygon at the fitted view and return the client position of its
+     * first vertex: the benchmark then drags it with the mouse and calls `dragResult`.
+     */
+    state.prepareDrag = async () => {
+      engine.fit();
+      engine.frame();
+      await new Promise((r) => setTimeout(r, 200));
+      const polys = doc.items.filter((a) => a.type === "polygon");
+      let best = polys[0];
+      let area = 0;
+      for (const a of polys) {
+        const b = doc.index.bounds(a.id)!;
+        const ar = (b.x1 - b.x0) * (b.y1 - b.y0);
+        if (ar > area) [best, area] = [a, ar];
+      }
+      const onScreen = doc.index.query(engine.view.visibleRect(8)).size;
+      doc.select(best.id);
+      engine.frame();
+      await new Promise((r) => requestAnimationFrame(r));
+      const p = (best.geometry as { points: number[][] }).points[0];
+      (state as Record<string, unknown>).drag = { id: best.id, start: engine.frameCount, onScreen, before: best.geometry };
+      return { client: engine.imageToClient(p[0], p[1]), id: best.id };
+    };
+    state.dragResult = async (): Promise<DragResult> => {
+      const d = (state as Record<string, unknown>).drag as { id: string; start: number; onScreen: number; before: { points: number[][] } };
+      await new Promise((r) => setTimeout(r, 100));
+      const frames = engine.frameStats.slice(engine.frameStats.length - Math.min(600, engine.frameCount - d.start));
+      const after = (doc.get(d.id)!.geometry as { points: number[][] }).points;
+      const moved = after.filter((q, i) => q[0] !== d.before.points[i][0] || q[1] !== d.before.points[i][1]).length;
+      return {
+        frames: frames.length,
+        shapesTracedMax: Math.max(0, ...frames.map((f) => f.shapes)),
+        overlayTracedMax: Math.max(0, ...frames.map((f) => f.overlay)),
+        onScreen: d.onScreen,
+        movedVertices: moved,
+      };
     };
     (window as unknown as Record<string, unknown>).__bench = state;
     return () => engine.destroy();

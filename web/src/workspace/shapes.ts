@@ -21,13 +21,15 @@ export interface ShapeSource {
 /** At most this many confidence tags per frame (the rest stay readable in the list). */
 const MAX_TAGS = 400;
 
-export function traceShapes(ctx: CanvasRenderingContext2D, v: View, src: ShapeSource, skip: Set<string>): void {
+/** Returns the number of objects traced. */
+export function traceShapes(ctx: CanvasRenderingContext2D, v: View, src: ShapeSource, skip: Set<string>): number {
   const { doc } = src;
   const visible = doc.index.query(v.visibleRect(8));
-  if (!visible.size) return;
+  if (!visible.size) return 0;
   let batch = newBatch();
   let color = "";
   let count = 0;
+  let traced = 0;
   const tags: [Annotation, string][] = [];
   const flush = () => {
     if (count) flushBatch(ctx, batch, color, 0.16);
@@ -56,9 +58,11 @@ export function traceShapes(ctx: CanvasRenderingContext2D, v: View, src: ShapeSo
       traceAnnotation(batch, a, v, src.skeleton(a.label));
     }
     count++;
+    traced++;
   }
   flush();
   drawConfidences(ctx, v, doc, tags);
+  return traced;
 }
 
 /** The confidence of each model suggestion at least 24 px wide on screen, at its top-left. */

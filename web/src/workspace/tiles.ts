@@ -1,9 +1,15 @@
 /**
  * A tile-pyramid image layer (Deep Zoom layout: level L is the image scaled by
  * 2^(L - maxLevel), cut in `tile` px squares named `{level}/{col}_{row}.{format}`).
- * It draws the level whose pixels are closest to screen pixels, over the whole image at
- * the coarsest level as a placeholder while tiles load; shapes keep full-resolution pixel
- * coordinates because the layer shares the engine's View.
+ * It draws the level whose pixels are closest to screen pixels; a tile still loading is
+ * stood in for by the matching part of its closest loaded ancestor (the coarsest level,
+ * one tile for the whole image, is always requested first). Shapes keep full-resolution
+ * pixel coordinates because the layer shares the engine's View.
+ *
+ * Tiles are fetched and decoded with `createImageBitmap`, off the main thread, so a frame
+ * never waits for a JPEG decode (an `<img>` is decoded lazily, on the main thread, by the
+ * first drawImage that needs it). Each screen pixel is painted once per frame: one
+ * drawImage per visible tile, from the tile or from its ancestor's sub-rectangle.
  */
 import type { ImageLayer } from "./layers";
 import type { View } from "./view";
@@ -16,13 +22,24 @@ export interface PyramidSpec {
   url: (level: number, col: number, row: number) => string;
 }
 
+interface TileEntry {
+  bitmap: ImageBitmap | HTMLImageElement | null;
+  width: number;
+  height: number;
+  failed: boolean;
+}
+
+const canBitmap = typeof createImageBitmap === "function" && typeof fetch === "function";
+
 export class TileLayer implements ImageLayer {
   readonly maxLevel: number;
-  private cache = new Map<string, HTMLImageElement>();
+  private cache = new Map<string, TileEntry>();
   private loading = 0;
   private readonly capacity = 600;
   /** Called when a tile arrives (the engine redraws the image layer). */
   onTile: () => void = () => {};
+  /** drawImage calls of the last draw (read by the benchmark). */
+  lastDrawCalls = 0;
 
   constructor(readonly spec: PyramidSpec) {
     this.maxLevel = Math.ceil(Math.log2(Math.max(spec.width, spec.height, 1)));
@@ -50,29 +67,66 @@ export class TileLayer implements ImageLayer {
     return Math.max(0, this.maxLevel - Math.ceil(Math.log2(Math.max(this.width, this.height) / this.spec.tile)));
   }
 
-  private tileImage(level: number, col: number, row: number): HTMLImageElement | null {
-    const key = `${level}/${col}/${row}`;
-    let img = this.cache.get(key);
-    if (img) {
-      this.cache.delete(key); // LRU: move to the end
-      this.cache.set(key, img);
-      return img.complete && img.naturalWidth > 0 ? img : null;
-    }
-    img = new Image();
+  private load(key: string, level: number, col: number, row: number): TileEntry {
+    const e: TileEntry = { bitmap: null, width: 0, height: 0, failed: false };
     this.loading++;
     const done = () => {
       this.loading--;
       this.onTile();
     };
-    img.onload = done;
-    img.onerror = done;
-    img.src = this.spec.url(level, col, row);
-    this.cache.set(key, img);
+    const url = this.spec.url(level, col, row);
+    if (canBitmap) {
+      fetch(url, { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`${r.status}`))))
+        .then((b) => createImageBitmap(b))
+        .then((bmp) => {
+          if (this.cache.get(key) !== e) {
+            bmp.close(); // evicted while loading
+          } else {
+            e.bitmap = bmp;
+            e.width = bmp.width;
+            e.height = bmp.height;
+          }
+        })
+        .catch(() => {
+          e.failed = true;
+        })
+        .finally(done);
+    } else {
+      const img = new Image();
+      img.onload = () => {
+        e.bitmap = img;
+        e.width = img.naturalWidth;
+        e.height = img.naturalHeight;
+        done();
+      };
+      img.onerror = () => {
+        e.failed = true;
+        done();
+      };
+      img.src = url;
+    }
+    this.cache.set(key, e);
     while (this.cache.size > this.capacity) {
       const oldest = this.cache.keys().next().value as string;
+      const old = this.cache.get(oldest);
+      if (old?.bitmap && "close" in old.bitmap) old.bitmap.close();
       this.cache.delete(oldest);
     }
-    return null;
+    return e;
+  }
+
+  /** A loaded tile, touching it in the LRU; requests it (and returns null) when absent. */
+  private tile(level: number, col: number, row: number, request = true): TileEntry | null {
+    const key = `${level}/${col}/${row}`;
+    let e = this.cache.get(key);
+    if (e) {
+      this.cache.delete(key); // LRU: move to the end
+      this.cache.set(key, e);
+    } else if (request) {
+      e = this.load(key, level, col, row);
+    }
+    return e && e.bitmap ? e : null;
   }
 
   /** Tiles of `level` that meet the view: [col, row, x, y] with (x, y) in full-res px. */
@@ -90,20 +144,8 @@ export class TileLayer implements ImageLayer {
     return out;
   }
 
-  private drawLevel(ctx: CanvasRenderingContext2D, v: View, level: number): void {
-    const down = 2 ** (this.maxLevel - level);
-    for (const [col, row, fx, fy] of this.visibleTiles(v, level)) {
-      const img = this.tileImage(level, col, row);
-      if (!img) continue;
-      const [x, y] = v.toScreen(fx, fy);
-      // Tiles at the right and bottom edges are smaller than `tile`.
-      ctx.drawImage(img, x, y, img.naturalWidth * down * v.scale, img.naturalHeight * down * v.scale);
-    }
-  }
-
   private peek(level: number, col: number, row: number): boolean {
-    const img = this.cache.get(`${level}/${col}/${row}`);
-    return !!img && img.complete && img.naturalWidth > 0;
+    return !!this.cache.get(`${level}/${col}/${row}`)?.bitmap;
   }
 
   /** True when every tile of the current view's level is loaded. */
@@ -114,8 +156,40 @@ export class TileLayer implements ImageLayer {
 
   draw(ctx: CanvasRenderingContext2D, v: View): void {
     ctx.imageSmoothingEnabled = true;
-    this.drawLevel(ctx, v, this.baseLevel);
-    const level = this.levelFor(v.scale);
-    if (level > this.baseLevel) this.drawLevel(ctx, v, level);
+    const t = this.spec.tile;
+    const base = this.baseLevel;
+    this.tile(base, 0, 0); // the placeholder of last resort, always requested
+    const level = Math.max(base, this.levelFor(v.scale));
+    let calls = 0;
+    for (const [col, row, fx, fy] of this.visibleTiles(v, level)) {
+      const down = 2 ** (this.maxLevel - level);
+      const e = this.tile(level, col, row);
+      const [x, y] = v.toScreen(fx, fy);
+      if (e) {
+        // Tiles at the right and bottom edges are smaller than `tile`.
+        ctx.drawImage(e.bitmap!, x, y, e.width * down * v.scale, e.height * down * v.scale);
+        calls++;
+        continue;
+      }
+      // Loading: the same area from the closest loaded ancestor (never requested here),
+      // else the caller's fill style (the engine's stage colour).
+      let found = false;
+      for (let up = 1; level - up >= base && !found; up++) {
+        const a = this.tile(level - up, col >> up, row >> up, false);
+        if (!a) continue;
+        const k = 2 ** up; // tiles of `level` per ancestor tile, per side
+        const sx = ((col % k) * t) / k;
+        const sy = ((row % k) * t) / k;
+        const sw = Math.min(t / k, a.width - sx);
+        const sh = Math.min(t / k, a.height - sy);
+        if (sw <= 0 || sh <= 0) continue;
+        const s = down * k * v.scale; // screen px per ancestor px
+        ctx.drawImage(a.bitmap!, sx, sy, sw, sh, x, y, sw * s, sh * s);
+        calls++;
+        found = true;
+      }
+      if (!found) ctx.fillRect(x, y, t * down * v.scale, t * down * v.scale);
+    }
+    this.lastDrawCalls = calls;
   }
 }
