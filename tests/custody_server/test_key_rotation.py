@@ -194,3 +194,19 @@ def _sha(world: World) -> str:
         asset = db.get(Asset, world.asset_id)
         assert asset is not None
         return asset.sha256
+
+
+def test_master_rotation_carries_previous_data_keys(world: World) -> None:
+    """A project mid data-key rotation: its previous key is rewrapped too, so old
+    ciphertexts still open with only the new master key."""
+    from labelproof.services.custody.data_key_rotation import rotate_project
+
+    rotate_project(world.rt, world.project_id)  # the asset's blob still names the old key
+    report = rotate_master(world.rt)
+    assert (report.project_keys, report.previous_keys) == (2, 1)
+    fresh = open_runtime(world.rt.settings, migrate=False)
+    assert read_blob(fresh, project_id=world.project_id, sha256=_sha(world))
+    with fresh.read() as db:
+        asset = db.get(Asset, world.asset_id)
+        assert asset is not None and asset.filename == "a.png"
+    fresh.engine.dispose()
