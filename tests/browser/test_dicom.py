@@ -424,3 +424,56 @@ def test_dicom_transfer_syntaxes_decode_like_pydicom(
         # The values vary (not a blank decode).
         assert len({str(g) for g in got}) > 3, name
     assert len(worst) == len(SYNTAXES), worst
+
+
+def test_demo_dicom_tasks_ct_polygon_and_colour_loop_per_frame(
+    page: Any, server: Server, admin_api: httpx.Client
+) -> None:
+    """The demo's DICOM tasks (`labelproof demo`): the CT slice with its polygon, and the
+    30-frame colour ultrasound drawn as stored (no window) with a box on frames 0 and 15."""
+    listed = ok(admin_api.get("/api/projects/1/assets", params={"limit": 1000}))
+    assets = listed["items"] if isinstance(listed, dict) else listed
+    by_name = {a["filename"]: a for a in assets if a["media_type"] == DICOM}
+    if {"ct_small.dcm", "examples_ybr_color.dcm"} - set(by_name):
+        pytest.skip(f"the demo seeds no DICOM tasks here ({sorted(by_name)})")
+    tasks = ok(admin_api.get("/api/projects/1/tasks", params={"limit": 1000}))["items"]
+    task_of = {t["asset_id"]: int(t["id"]) for t in tasks}
+    sign_in(page, server)
+
+    ws = open_dicom(page, task_of[by_name["ct_small.dcm"]["id"]], 1)
+    (poly,) = [a for a in ws.items() if a["type"] == "polygon"]
+    assert "frame" not in poly
+    cx, cy = 64, 64  # the seeded polygon surrounds the centre
+    assert page.evaluate(f"() => window.__labelproof.engine.hitTest({cx}, {cy})?.id") == poly["id"]
+
+    us = by_name["examples_ybr_color.dcm"]
+    ws = open_dicom(page, task_of[us["id"]], 1)
+    info = page.evaluate("() => window.__labelproof.dicom.info")
+    assert info["color"] is True and info["frames"] == us["frames"] == 30
+    assert page.locator("[data-testid=wl-value]").count() == 0  # colour: no window
+    assert "shown as stored" in page.get_by_test_id("dicom-bar").inner_text()
+    assert page.get_by_test_id("frame-label").inner_text() == "1 / 30"
+    # Colour pixels drawn as decoded (no window applied).
+    rgb = page.evaluate("() => window.__labelproof.dicom.valueAt(160.5, 120.5)")
+    grey = canvas_grey(page, 160.5, 120.5)
+    assert abs(grey - rgb[0]) <= 1, (grey, rgb)
+    boxes = {a["frame"]: a for a in ws.items() if a["type"] == "box"}
+    assert sorted(boxes) == [0, 15]
+
+    def centre(a: dict[str, Any]) -> tuple[float, float]:
+        g = a["geometry"]
+        return g["x"] + g["w"] / 2, g["y"] + g["h"] / 2
+
+    def hit(a: dict[str, Any]) -> str | None:
+        x, y = centre(a)
+        out = page.evaluate(f"() => window.__labelproof.engine.hitTest({x}, {y})?.id ?? null")
+        return None if out is None else str(out)
+
+    assert hit(boxes[0]) == boxes[0]["id"]
+    assert hit(boxes[15]) in (None, boxes[0]["id"])  # frame 15's box is not on frame 0
+    page.get_by_test_id("frame-slider").fill("16")
+    settle(page)
+    assert page.get_by_test_id("frame-label").inner_text() == "16 / 30"
+    assert hit(boxes[15]) == boxes[15]["id"]
+    assert page.evaluate(f"() => window.__labelproof.doc.hidden.has('{boxes[0]['id']}')")
+    shot(page, "dicom-demo-ultrasound")
