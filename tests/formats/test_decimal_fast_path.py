@@ -201,3 +201,17 @@ def test_box_rows_negative_zero_and_layout_variants() -> None:
     _columns_equal_orjson(pretty.strip()[1:-1].strip())
     assert box_rows(b"") is None
     assert box_rows(b'{"id":1,"image_id":1,"category_id":1,"bbox":[1,2,3,4],"x":1}') is None
+
+
+@pytest.mark.parametrize("sep", [b"x,", b",x", b",,", b" , ,", b";"])
+def test_box_rows_refuses_a_separator_that_is_not_a_comma(sep: bytes) -> None:
+    """Records are separated by one comma and whitespace; anything else (even when every
+    separator is the same) goes to orjson, which refuses it."""
+    assert box_rows(sep.join([REC, REC, REC])) is None
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(b"[" + sep.join([REC, REC, REC]) + b"]")
+
+
+@pytest.mark.parametrize("sep", [b",", b", ", b" ,\n\t", b"\r\n,\r\n"])
+def test_box_rows_takes_whitespace_around_the_comma(sep: bytes) -> None:
+    _columns_equal_orjson(sep.join([REC, REC.replace(b"82.17", b"1.5"), REC]))

@@ -31,7 +31,7 @@ class BoxesByImage:
         b = dataset.boxes
         n_img = len(dataset.images)
         img_ids = np.array([im.id for im in dataset.images], np.int64)
-        self.position, self.kept = _positions(img_ids, b.image_id)
+        self.position, self.kept = positions(img_ids, b.image_id)
         if not self.kept.all():
             report.drop("box of an image not in the dataset", None, int((~self.kept).sum()))
         kept_all = bool(self.kept.all())
@@ -74,7 +74,7 @@ class BoxesByImage:
         return starts
 
 
-def _positions(
+def positions(
     img_ids: NDArray[np.int64], box_images: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """(index in ``img_ids`` of each box's image, whether it is there): a table when the ids

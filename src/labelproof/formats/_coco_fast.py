@@ -22,6 +22,7 @@ Three checks prove the layout without a Python object per record:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,8 @@ number character slipped in lands in a slot that must stay empty."""
 _TO_SPACE = bytes(c if c in _NUMBER else 32 for c in range(256))
 _FIELDS = ("id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation")
 _EXACT_INT = 2.0**53
+_SEPARATOR = re.compile(rb"[ \t\n\r]*,[ \t\n\r]*")
+_RUN = re.compile(rb"[^ ]+")
 
 
 def _layout(first: dict[str, Any]) -> tuple[list[str], list[float]] | None:
@@ -86,18 +89,18 @@ def _repeats(skeleton: bytes, tmpl: bytes, sep: bytes) -> int:
 
 
 def _on_slots(starts: NDArray[np.int64], ends: NDArray[np.int64], k: int, unit: bytes) -> bool:
-    """Each record's k tokens are preceded by as many delimiter bytes as the first record's
-    (``unit`` is a record and its separator, numbers deleted)."""
-    spaces = len(unit.translate(None, _GONE))  # delimiter bytes per record
-    length = ends - starts
-    before = np.cumsum(length)
-    before -= length
-    np.subtract(starts, before, out=before)  # delimiter bytes before each token
-    before -= before[0]
-    table = before.reshape(-1, k)
-    table -= table[0]
-    table -= (np.arange(table.shape[0], dtype=np.int64) * spaces)[:, None]
-    return not table.any()
+    """Each token is preceded by as many delimiter bytes as the first record's token in the
+    same slot (``unit``: the first record and its separator as numbers text), so the
+    cumulative count before every token is the first record's plus whole records'."""
+    first = [m.span() for m in _RUN.finditer(unit)]
+    if len(first) != k or int(starts[0]) != first[0][0]:
+        return False
+    wrap = len(unit) - first[-1][1] + first[0][0]  # last token to the next record's first
+    pattern = np.array([wrap] + [first[j][0] - first[j - 1][1] for j in range(1, k)], np.int64)
+    gaps = np.empty(starts.shape[0], np.int64)
+    gaps[0] = wrap
+    np.subtract(starts[1:], ends[:-1], out=gaps[1:])
+    return not (gaps.reshape(-1, k) != pattern).any()
 
 
 def box_rows(chunk: bytes) -> NDArray[np.void] | None:
@@ -124,6 +127,8 @@ def box_rows(chunk: bytes) -> NDArray[np.void] | None:
     k = len(slots)
     # 1. skeleton
     nxt = chunk.find(b"{", end)
+    if nxt > 0 and _SEPARATOR.fullmatch(chunk, end + 1, nxt) is None:
+        return None  # records are separated by a comma and whitespace only
     tmpl = chunk[: end + 1].translate(None, _NUMBER)
     sep = chunk[end + 1 : nxt].translate(None, _NUMBER) if nxt > 0 else b","
     n = _repeats(chunk.translate(None, _NUMBER), tmpl, sep)
@@ -135,13 +140,14 @@ def box_rows(chunk: bytes) -> NDArray[np.void] | None:
         return None
     text = np.frombuffer(numbers, np.uint8)
     starts, ends = _decimal.spans(text)
-    if starts.shape[0] != n * k or not _on_slots(starts, ends, k, tmpl + sep):
+    unit = chunk[:nxt] if nxt > 0 else chunk[: end + 1] + b","
+    if starts.shape[0] != n * k or not _on_slots(starts, ends, k, unit.translate(_TO_SPACE, _GONE)):
         return None
     # 3. tokens
     values = _decimal.parse(text, starts, ends)
     if values is None or values[:k].tolist() != first_values:
         return None
-    if n and float(np.abs(values).max()) >= _EXACT_INT:
+    if n and max(float(values.max()), -float(values.min())) >= _EXACT_INT:
         return None  # (integers beyond 2**53 are not exact as floats: orjson reads them)
     table: NDArray[np.void] = values.view(np.dtype([(name, np.float64) for name in slots]))
     return table

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from labelproof.annotypes import Skeleton
 from labelproof.errors import InvalidDataset, InvalidInput
 from labelproof.formats import _json_stream
+from labelproof.formats._box_order import positions
 from labelproof.formats._coco_fast import box_rows
 from labelproof.formats._io import load_json
 from labelproof.formats.model import BoxColumns, Category, Dataset, Image
@@ -412,8 +413,7 @@ class CocoReader:
             k = int(np.argmax(~known))
             raise _bad(path, f"annotations[{rows[k]}].image_id", f"unknown image id {img[k]}")
         cat_ids = np.array(sorted(self.cat_ids), np.int64)
-        at = np.minimum(np.searchsorted(cat_ids, cat), max(0, len(cat_ids) - 1))
-        cat_ok = cat_ids[at] == cat if len(cat_ids) else np.zeros(len(cat), bool)
+        at, cat_ok = positions(cat_ids, cat)
         if not cat_ok.all():
             k = int(np.argmax(~cat_ok))
             raise _bad(path, f"annotations[{rows[k]}].category_id", f"unknown category {cat[k]}")

@@ -253,6 +253,7 @@ class _BoxLines:
         b = ds.boxes
         self.ds = ds
         self.order = BoxesByImage(ds, report)
+        self.rows = nf.Rows()
         cat_ids = np.array([c.id for c in ds.categories], np.int64)
         cat_order = np.argsort(cat_ids)
         self.label_row = cat_order[np.searchsorted(cat_ids[cat_order], b.label)]
@@ -287,7 +288,7 @@ class _BoxLines:
         if n == 0:
             return memoryview(b""), [0] * (hi - lo + 1)
         x, y = xywh[:, 0], xywh[:, 1]
-        matrix = nf.fill(
+        matrix = self.rows.fill(
             [
                 b'    <box label="',
                 self.labels[self.label_row[r]],

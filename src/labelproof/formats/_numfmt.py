@@ -244,6 +244,40 @@ def fill(parts: Sequence[Column | bytes], n: int, pad: int = ord(" ")) -> Column
     return out
 
 
+class Rows:
+    """:func:`fill` into one matrix kept between calls (batches of rows of one layout): the
+    constant parts are written into a row once, while every width and constant stays the
+    same, and only the columns are written again."""
+
+    def __init__(self) -> None:
+        self.buf = np.zeros((0, 0), np.uint8)
+        self.key: tuple[bytes | int, ...] = ()
+        self.ready = 0
+        """Rows of ``buf`` whose constant parts are written."""
+
+    def fill(self, parts: Sequence[Column | bytes], n: int, pad: int = ord(" ")) -> Column:
+        """Like :func:`fill`; the matrix returned is overwritten by the next call."""
+        widths = [len(p) if isinstance(p, bytes) else p.shape[1] for p in parts]
+        key = tuple(p if isinstance(p, bytes) else w for p, w in zip(parts, widths, strict=True))
+        if key != self.key or n > self.buf.shape[0]:
+            self.buf = np.empty((n + n // 4, sum(widths)), np.uint8)
+            self.key, self.ready = key, 0
+        out = self.buf[:n]
+        at = 0
+        for p, w in zip(parts, widths, strict=True):
+            if isinstance(p, bytes):
+                if n > self.ready:
+                    out[self.ready :, at : at + w] = np.frombuffer(p, np.uint8)
+            else:
+                block = out[:, at : at + w]
+                block[...] = p
+                if n and int(p.min()) == 0:
+                    np.copyto(block, np.uint8(pad), where=block == 0)
+            at += w
+        self.ready = max(self.ready, n)
+        return out
+
+
 def strings(table: Sequence[bytes], index: NDArray[np.integer]) -> Column:
     """Row i is ``table[index[i]]`` (left-aligned, NUL-padded). Strings must not hold NUL."""
     width = max((len(s) for s in table), default=1) or 1
