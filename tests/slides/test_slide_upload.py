@@ -1,7 +1,8 @@
 """Whole-slide images through the API (SQLite and PostgreSQL): an Aperio-style SVS and a
 generic pyramidal tiled TIFF, made at test time, are uploaded, recognised by OpenSlide and
 served through the Deep Zoom tile API in full-resolution (level-0) pixel coordinates; hostile
-slide files are refused with a message naming the file and nothing stored."""
+slide files (a damaged tile included: the pyramid is cut before the store) are refused with
+a message naming the file and nothing stored."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tests.slides.make import (
     APP_MAG,
     MPP,
     colour,
+    corrupt_tile,
     pattern,
     write_generic_tiff,
     write_plain_tiff,
@@ -240,6 +242,12 @@ def _png() -> bytes:
             400,
             "notes.svs: not a whole-slide image OpenSlide can read",
         ),
+        (
+            "bad.svs",
+            lambda d, t: corrupt_tile(d / "case.svs", t / "bad.svs").read_bytes(),
+            400,
+            "bad.svs: cutting the slide's tiles failed (OpenSlideError",
+        ),
         ("photo.svs", lambda d, t: _png(), 400, "photo.svs: the extension says .svs"),
         ("junk.svs", lambda d, t: b"\x00" * 4096, 400, "junk.svs: not a supported image"),
     ],
@@ -284,5 +292,6 @@ def test_pyramid_is_rebuilt_from_the_sealed_slide(world: World, slide_dir: Path)
     assert folder.is_dir()
     shutil.rmtree(folder)
     _check_served(world, body["id"], *SVS_SIZE)
-    # no plaintext copy of the slide is left beside the pyramid
-    assert not list((world.rt.settings.data_dir / "tiles").glob(".slide-*"))
+    # no plaintext copy of the slide nor pre-cut tiles are left beside the pyramid
+    leftovers = list((world.rt.settings.data_dir / "tiles").glob(".*"))
+    assert leftovers == []

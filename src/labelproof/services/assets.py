@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,16 +199,36 @@ def upload_asset(
             authorize(db, actor, project_id, Action.TASK_CREATE)
         policy = ingest_policy(db, project_id, rt=rt)
     upload = check_upload(rt, filename=filename, stream=stream, policy=policy)
+    cut = None
     try:
+        cut = _precut_if_slide(rt, upload)  # a slide whose tiles do not decode: nothing stored
         with rt.write() as db:
             asset = store_upload(db, rt, actor, project_id=project_id, upload=upload)
             task = None
             if make_task:
                 task = create_tasks(db, actor, project_id=project_id, asset_ids=[asset.id])[0]
+    except BaseException:
+        if cut is not None:
+            shutil.rmtree(cut, ignore_errors=True)
+        raise
     finally:
         rt.blobs.discard(upload.staged)
-    _pyramid_if_large(rt, asset)
+    if cut is not None:
+        from labelproof.services import tiles
+
+        tiles.seal_precut(rt, asset, cut)
+    else:
+        _pyramid_if_large(rt, asset)
     return asset, task
+
+
+def _precut_if_slide(rt: Runtime, upload: CheckedUpload) -> Path | None:
+    """A whole-slide upload's pyramid, cut from the staged file before it is stored."""
+    from labelproof.services import slides, tiles
+
+    if upload.info.format != slides.FORMAT:
+        return None
+    return tiles.precut_slide(rt, upload.staged.path, name=upload.info.filename)
 
 
 def _pyramid_if_large(rt: Runtime, asset: Asset) -> None:

@@ -178,6 +178,51 @@ def _cut_slide(rt: Runtime, asset: Asset, *, folder: Path, staging: Path) -> Non
             seal_file(staging / rel, data, key=key, aad=derived_aad(rt, folder / rel))
 
 
+def precut_slide(rt: Runtime, path: Path, *, name: str) -> Path:
+    """Cut the pyramid of a checked, not yet stored slide into a private plaintext folder
+    (``<level>/<col>_<row>.jpg``), so a slide whose tiles do not decode is refused before
+    anything is stored; :func:`seal_precut` seals it into place after the store. The folder
+    is removed if the cut fails."""
+    from labelproof.services import slides
+
+    cut = Path(tempfile.mkdtemp(dir=_root(rt, "tiles"), prefix=".cut-"))
+    try:
+        for level, col, row, data in slides.stream_pyramid(path, name=name, tile_size=TILE_SIZE):
+            out = cut / str(level) / f"{col}_{row}.{TILE_FORMAT}"
+            out.parent.mkdir(exist_ok=True)
+            out.write_bytes(data)
+    except BaseException:
+        shutil.rmtree(cut, ignore_errors=True)
+        raise
+    return cut
+
+
+def seal_precut(rt: Runtime, asset: Asset, cut: Path) -> Path:
+    """Seal a :func:`precut_slide` folder as ``asset``'s pyramid; the plaintext goes."""
+    from labelproof.services.custody.blobs import derived_aad, project_key
+    from labelproof.store.blobs import seal_file
+
+    folder = _pyramid_folder(rt, asset)
+    try:
+        with _lock(f"{asset.project_id}/{asset.sha256}"):
+            if folder.is_dir():  # the same slide was stored before
+                return folder
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".build-"))
+            try:
+                key = project_key(rt, asset.project_id)
+                for tile_file in cut.rglob(f"*.{TILE_FORMAT}"):
+                    rel = tile_file.relative_to(cut)
+                    aad = derived_aad(rt, folder / rel)
+                    seal_file(staging / rel, tile_file.read_bytes(), key=key, aad=aad)
+                os.replace(staging, folder)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        shutil.rmtree(cut, ignore_errors=True)
+    return folder
+
+
 def _slide_thumbnail(rt: Runtime, asset: Asset, size: int) -> bytes:
     """A slide's thumbnail from its pyramid: the smallest level at least ``size`` px on its
     longer side, stitched from its tiles and shrunk to fit ``size``."""
