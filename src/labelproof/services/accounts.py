@@ -364,14 +364,7 @@ def resolve_credential(
     """
     if not secret.startswith((SESSION_PREFIX, TOKEN_PREFIX)) or len(secret) > 200:
         raise NotAuthenticated("invalid credentials")
-    row = db.execute(
-        select(Credential, User)
-        .join(User, User.id == Credential.user_id)
-        .where(
-            Credential.secret_sha256 == _digest(secret),
-            Credential.kind.in_(("session", "token")),
-        )
-    ).first()
+    row = sessions.credential_by_digest(db, _digest(secret))
     if row is None:
         raise NotAuthenticated("invalid credentials")
     cred, user = row

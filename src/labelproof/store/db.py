@@ -54,9 +54,17 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_size=20, max_overflow=30, pool_pre_ping=True)
 
 
+_READ_ONLY = "_labelproof_read_only"
+
+
 def read_only_engine(engine: Engine) -> Engine:
-    """The same pool, for transactions that only read (SQLite: BEGIN DEFERRED)."""
-    return engine.execution_options(sqlite_begin="DEFERRED")
+    """The same pool, for transactions that only read (SQLite: BEGIN DEFERRED); made once
+    per engine and kept on it (every request reads through it)."""
+    ro: Engine | None = engine.__dict__.get(_READ_ONLY)
+    if ro is None:
+        ro = engine.execution_options(sqlite_begin="DEFERRED")
+        engine.__dict__[_READ_ONLY] = ro
+    return ro
 
 
 def next_id(dialect: str, table: Table) -> ColumnElement[int]:

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from labelproof.config import Settings
@@ -29,6 +29,7 @@ __all__ = [
     "TOUCH_EVERY",
     "ClientInfo",
     "SignIn",
+    "credential_by_digest",
     "digest",
     "end_idle_session",
     "idle_expired",
@@ -59,6 +60,24 @@ def aware(value: datetime | None) -> datetime | None:
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+#: Built once: every authenticated request runs it (building costs more than running it).
+_BY_DIGEST = (
+    select(Credential, User)
+    .join(User, User.id == Credential.user_id)
+    .where(
+        Credential.secret_sha256 == bindparam("digest"),
+        Credential.kind.in_(("session", "token")),
+    )
+)
+
+
+def credential_by_digest(db: Session, secret_sha256: str) -> tuple[Credential, User] | None:
+    """The session or API token whose secret hashes to ``secret_sha256``, with its user, in
+    one statement (validity, expiry and idle checks are the caller's)."""
+    row = db.execute(_BY_DIGEST, {"digest": secret_sha256}).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 @dataclass(frozen=True)
