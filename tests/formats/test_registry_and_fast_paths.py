@@ -327,3 +327,26 @@ def test_columnar_box_of_a_missing_image_is_reported(tmp_path: Path, codec_name:
     assert report.annotations == len(ds.boxes) - lost
     back, _ = get_codec(codec_name).read(out)
     assert len(back) == len(ds.boxes) - lost
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.lists(st.floats(0, 99_999.99, allow_nan=False), min_size=1, max_size=60),
+    st.integers(1, 6),
+)
+def test_word_formatting_matches_python(values: list[float], decimals: int) -> None:
+    """The 64-bit word path (non-negative values whose text fits 8 bytes) gives exactly
+    ``%.{d}f``, in both the left-aligned quoted and the right-aligned NUL-padded forms."""
+    v = np.array(values, np.float64)
+    v = v[np.round(v * 10**decimals) < 10**7]
+    if not v.size:
+        return
+    k, _ = nf._rounded(v, decimals)
+    assert nf._quoted_words(k, decimals) is not None  # the path under test
+    want = [f"{x:.{decimals}f}" for x in v.tolist()]
+    col = nf.quoted_left(v, decimals)
+    assert [bytes(r).rstrip(b" ").decode() for r in col] == [w + '"' for w in want]
+    assert col.shape[1] == max(map(len, want)) + 1
+    right = nf.fixed(v, decimals)
+    assert [bytes(r).lstrip(b"\0").decode() for r in right] == want
+    assert right.shape[1] == max(map(len, want))

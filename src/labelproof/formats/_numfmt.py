@@ -97,7 +97,11 @@ def _rounded(
 def fixed(values: NDArray[np.floating], decimals: int) -> Column:
     """(N,) floats formatted as ``"%.{decimals}f"``, right-aligned (NUL padding on the left);
     NaN and infinities are refused."""
-    return _layout(values, decimals, b"", right=True, pad=0)
+    k, neg = _rounded(values, decimals)
+    fast = _right_words(k, decimals) if not neg.any() else None
+    if fast is not None:
+        return fast
+    return _layout(values, decimals, b"", right=True, pad=0, rounded=(k, neg))
 
 
 def quoted_left(values: NDArray[np.floating], decimals: int) -> Column:
@@ -118,14 +122,15 @@ _QUOTE_SPACES = 0x2020202020202022
 """'"' then seven spaces (little-endian: the first byte is the lowest)."""
 
 
-def _quoted_words(k: NDArray[np.int64], decimals: int) -> Column | None:
-    """Rows ``%.{decimals}f`` of ``k / 10**decimals`` then ``"``, left-aligned and padded
-    with spaces, built as two 64-bit words per row with no per-length groups; None unless
-    1 <= decimals <= 6 and every text fits 8 bytes (k < 10**7, no sign).
+def _digit_word(
+    k: NDArray[np.int64], decimals: int
+) -> tuple[NDArray[np.uint64], NDArray[np.uint64]] | None:
+    """(text word, leading zeros in bits) of ``%.{decimals}f`` of ``k / 10**decimals``: the
+    text right-aligned in 8 bytes (first byte lowest) with its leading zero digits (all but
+    the units) still in; None unless 1 <= decimals <= 6, 0 <= k < 10**7.
 
-    The seven digits are cut with 32-bit divisions by constants and packed with the dot
-    into one word (text right-aligned, first byte lowest); shifting the word down by the
-    count of leading zeros left-aligns it, and the quote and spaces fill the bytes above.
+    The seven digits are cut with 32-bit divisions by constants and packed with the dot;
+    the leading zeros are the low zero bytes, found from the lowest set bit.
     """
     n = k.shape[0]
     if not 1 <= decimals <= 6 or n == 0 or int(k.max()) >= 10**7 or int(k.min()) < 0:
@@ -147,14 +152,26 @@ def _quoted_words(k: NDArray[np.int64], decimals: int) -> Column | None:
     dot = 7 - decimals
     base[dot // 4] |= 0x2E << (8 * (dot % 4))
     word = (halves[1].astype(np.uint64) << np.uint64(32)) | halves[0].astype(np.uint64)
-    word |= np.uint64(base[0] | (base[1] << 32))
-    # leading zero digits: the lowest nonzero digit byte (first byte = lowest), at most
-    # all but one int digit; lead in bits
-    digits = word & np.uint64(((1 << (8 * (6 - decimals))) - 1) & ~(base[0] | (base[1] << 32)))
+    # leading zero digits: below the lowest nonzero int digit byte, all but the units
+    digits = word & np.uint64((1 << (8 * (6 - decimals))) - 1)
     lead = np.bitwise_count(digits ^ (digits - np.uint64(1))).astype(np.uint64)
     lead -= np.uint64(1)
-    lead &= np.uint64(~7 & 63)
+    lead &= np.uint64(56)
     np.minimum(lead, np.uint64(8 * (6 - decimals)), out=lead)
+    word |= np.uint64(base[0] | (base[1] << 32))
+    return word, lead
+
+
+def _quoted_words(k: NDArray[np.int64], decimals: int) -> Column | None:
+    """Rows ``%.{decimals}f`` of ``k / 10**decimals`` then ``"``, left-aligned and padded
+    with spaces, as two 64-bit words per row with no per-length groups (the text word
+    shifted down by its leading zeros, the quote and spaces above it); None where
+    :func:`_digit_word` does not apply."""
+    found = _digit_word(k, decimals)
+    if found is None:
+        return None
+    word, lead = found
+    n = k.shape[0]
     out = np.empty((n, 2), np.uint64)
     first = out[:, 0]
     np.right_shift(word, lead, out=first)
@@ -165,9 +182,21 @@ def _quoted_words(k: NDArray[np.int64], decimals: int) -> Column | None:
     second <<= np.uint64(1)  # '"' (0x22) where the text fills the first word, else ' '
     second ^= np.uint64(_SPACES)
     out[:, 1] = second
-    length = np.uint64(8) - (lead >> np.uint64(3))
-    width = int(length.max()) + 1
+    width = 8 - int(lead.min()) // 8 + 1
     cols: Column = out.view(np.uint8).reshape(n, 16)[:, :width]
+    return cols
+
+
+def _right_words(k: NDArray[np.int64], decimals: int) -> Column | None:
+    """Rows ``%.{decimals}f`` of ``k / 10**decimals`` right-aligned with NUL padding (what
+    :func:`fixed` gives), from :func:`_digit_word`; None where it does not apply."""
+    found = _digit_word(k, decimals)
+    if found is None:
+        return None
+    word, lead = found
+    word &= np.uint64((1 << 64) - 1) << lead  # leading zeros become NUL
+    width = 8 - int(lead.min()) // 8
+    cols: Column = word.view(np.uint8).reshape(-1, 8)[:, 8 - width :]
     return cols
 
 

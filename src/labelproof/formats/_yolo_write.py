@@ -257,8 +257,9 @@ def _box_lines(
     if by_image is None:
         return b"", [0] * (hi - lo + 1)
     b = ds.boxes
-    r = by_image.rows_of(lo, hi)
-    if not len(r):
+    r = by_image.select(lo, hi)  # (a slice when the boxes are in image order: no copies)
+    n = int(by_image.first[hi] - by_image.first[lo])
+    if not n:
         return b"", [0] * (hi - lo + 1)
     wh = np.array([[im.width, im.height] for im in ds.images[lo:hi]], np.float64)
     at = by_image.position[r] - lo
@@ -276,5 +277,5 @@ def _box_lines(
     for c in cols:
         parts += [b" ", nf.fixed(c, 6)]
     parts.append(b"\n")
-    blob, ends = nf.join_lines(parts, len(r))
+    blob, ends = nf.join_lines(parts, n)
     return blob, by_image.line_starts(lo, hi, ends)
