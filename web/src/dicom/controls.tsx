@@ -54,6 +54,14 @@ export function attachDicom(stack: DicomStack, engine: Engine, doc: Doc): () => 
     stage.classList.toggle("wl-drag", mode.on && stack.windowed);
   });
   let drag: { x: number; y: number; start: Window; id: number } | null = null;
+  // One window render per animation frame while dragging (a 2048² frame takes ~60 ms here).
+  let next: Window | null = null;
+  let raf = 0;
+  const apply = () => {
+    raf = 0;
+    if (next) stack.setWindow(next);
+    next = null;
+  };
   const down = (e: PointerEvent) => {
     if (!mode.on || !stack.windowed || e.button !== 0) return;
     e.stopPropagation();
@@ -64,13 +72,16 @@ export function attachDicom(stack: DicomStack, engine: Engine, doc: Doc): () => 
   const move = (e: PointerEvent) => {
     if (!drag || e.pointerId !== drag.id) return;
     e.stopPropagation();
-    stack.setWindow(dragged(drag.start, e.clientX - drag.x, e.clientY - drag.y, stack.range));
+    next = dragged(drag.start, e.clientX - drag.x, e.clientY - drag.y, stack.range);
+    raf ||= requestAnimationFrame(apply);
   };
   const up = (e: PointerEvent) => {
     if (!drag || e.pointerId !== drag.id) return;
     e.stopPropagation();
     drag = null;
     stage.releasePointerCapture(e.pointerId);
+    cancelAnimationFrame(raf);
+    apply(); // the last position counts
   };
   const wheel = (e: WheelEvent) => {
     if (!e.shiftKey || stack.frames < 2) return;
@@ -117,6 +128,7 @@ export function attachDicom(stack: DicomStack, engine: Engine, doc: Doc): () => 
   window.addEventListener("keyup", key);
   window.addEventListener("blur", blur);
   return () => {
+    cancelAnimationFrame(raf);
     off();
     stack.onRedraw = () => {};
     stage.removeEventListener("pointerdown", down, true);

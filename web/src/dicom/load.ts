@@ -6,11 +6,14 @@
  */
 import * as core from "@cornerstonejs/core";
 import * as loader from "@cornerstonejs/dicom-image-loader";
+import { utilities as metadataUtilities } from "@cornerstonejs/metadata";
 import { inflated, transferSyntax } from "./deflate";
 import type { DecodedFrame, DicomFile, DicomInfo } from "./types";
 import type { Window } from "./wl";
 
 let ready: Promise<void> | null = null;
+/** The workspace shows one DICOM file at a time: opening the next one frees this one. */
+let current: DicomFile | null = null;
 
 function init(): Promise<void> {
   ready ??= (async () => {
@@ -73,6 +76,8 @@ function toFrame(image: core.Types.IImage): DecodedFrame {
 /** Open a DICOM Part 10 file (its bytes) for decoding frame by frame. */
 export async function openDicom(bytes: Blob): Promise<DicomFile> {
   await init();
+  current?.close();
+  current = null;
   const raw = new Uint8Array(await bytes.arrayBuffer());
   const plain = await inflated(raw);
   const base = loader.wadouri.fileManager.add(new Blob([plain as BlobPart]));
@@ -97,15 +102,23 @@ export async function openDicom(bytes: Blob): Promise<DicomFile> {
     transferSyntax: transferSyntax(raw) || text(nat.TransferSyntaxUID),
   };
   const firstFrame = toFrame(image0);
-  return {
+  let closed = false;
+  const file: DicomFile = {
     info,
     async decode(k: number): Promise<DecodedFrame> {
       if (k < 0 || k >= info.frames) throw new Error(`frame ${k} is outside 0..${info.frames - 1}`);
+      if (closed) throw new Error("the file was closed (another DICOM asset was opened)");
       if (k === 0) return firstFrame;
       return toFrame(await load(k)); // imageLoader.loadImage does not cache: the stack does
     },
     close(): void {
+      if (closed) return;
+      closed = true;
       loader.wadouri.fileManager.remove(index);
+      metadataUtilities.clearCacheData(); // the parsed header and its frames' bytes
+      if (current === file) current = null;
     },
   };
+  current = file;
+  return file;
 }
