@@ -96,8 +96,10 @@ def tile_jpeg(level: int, col: int, row: int, width: int, height: int) -> bytes:
 
 
 class Handler(SimpleHTTPRequestHandler):
+    dist = DIST
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, directory=str(DIST), **kwargs)
+        super().__init__(*args, directory=str(self.dist), **kwargs)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -230,9 +232,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--counts", default="500,5000")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument(
+        "--dist",
+        type=Path,
+        default=None,
+        help="serve the app built here (vite build --outDir DIR) instead of the package's "
+        "dist folder, which other builds in the same checkout may replace mid-run",
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
-    ensure_built()
+    if args.dist is not None:
+        Handler.dist = args.dist
+    else:
+        ensure_built()
     httpd = QuietServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}"

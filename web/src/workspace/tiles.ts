@@ -88,8 +88,10 @@ export class TileLayer implements ImageLayer {
             e.height = bmp.height;
           }
         })
-        .catch(() => {
-          e.failed = true;
+        .catch((err: unknown) => {
+          // a network error (TypeError) is retried; an HTTP error or a bad image is not
+          if (err instanceof TypeError) this.failed(key, e);
+          else e.failed = true;
         })
         .finally(done);
     } else {
@@ -114,6 +116,18 @@ export class TileLayer implements ImageLayer {
       this.cache.delete(oldest);
     }
     return e;
+  }
+
+  /** A tile whose request failed on the network is forgotten after a pause, so the next
+   * draw asks again. */
+  private failed(key: string, e: TileEntry): void {
+    e.failed = true;
+    setTimeout(() => {
+      if (this.cache.get(key) === e) {
+        this.cache.delete(key);
+        this.onTile();
+      }
+    }, 1000);
   }
 
   /** A loaded tile, touching it in the LRU; requests it (and returns null) when absent. */
