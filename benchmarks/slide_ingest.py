@@ -24,10 +24,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def _cpu() -> tuple[float, float]:
+    """User + system CPU seconds of this process and of its finished children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side", type=int, default=40_000)
     parser.add_argument("--keep", type=Path, help="folder to keep the data directory in")
+    parser.add_argument("--slide", type=Path, help="an existing slide instead of a new one")
     args = parser.parse_args()
 
     from tests.slides.make import write_svs
@@ -38,9 +46,10 @@ def main() -> None:
     from labelproof.services.images import inspect_image
 
     work = Path(tempfile.mkdtemp(prefix="slide-bench-", dir=args.keep))
-    slide = work / "bench.svs"
+    slide = args.slide or work / "bench.svs"
     t0 = time.perf_counter()
-    write_svs(slide, args.side, args.side)
+    if args.slide is None:
+        write_svs(slide, args.side, args.side)
     gen_s = time.perf_counter() - t0
     size = slide.stat().st_size
 
@@ -59,6 +68,7 @@ def main() -> None:
     )
     check_s = time.perf_counter() - t0
 
+    cpu0 = _cpu()
     t0 = time.perf_counter()
     with open(slide, "rb") as fh:
         r = world.client("program_manager").post(
@@ -66,17 +76,20 @@ def main() -> None:
             files={"file": ("bench.svs", fh, "application/octet-stream")},
         )
     upload_s = time.perf_counter() - t0
+    cpu_self, cpu_children = (b - a for a, b in zip(cpu0, _cpu(), strict=True))
     assert r.status_code == 201, r.text
     folder = settings.data_dir / "tiles" / str(world.project_id) / r.json()["sha256"]
     n_tiles = sum(1 for _ in folder.rglob("*.jpg"))
     sealed = sum(p.stat().st_size for p in folder.rglob("*.jpg"))
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"slide            {args.side} x {args.side} px, {size / 1e6:.1f} MB ({info.media_meta})")
+    side = f"{info.width} x {info.height}"
+    print(f"slide            {side} px, {size / 1e6:.1f} MB ({info.media_meta})")
     print(f"generate         {gen_s:8.1f} s")
     print(f"check (probe)    {check_s:8.2f} s")
     print(f"upload + pyramid {upload_s:8.1f} s  ({n_tiles} tiles, {sealed / 1e6:.0f} MB sealed,")
     print(f"                 {n_tiles / upload_s:8.0f} tiles/s)")
+    print(f"upload CPU       server process {cpu_self:.1f} s, workers {cpu_children:.1f} s")
     print(f"peak RSS         server process {me:.0f} MiB, worker {workers:.0f} MiB")
     if args.keep is None:
         import shutil
