@@ -7,8 +7,8 @@
  *
  * What a frame costs is mostly not our JavaScript (under 1 ms): Chromium rasterizes each
  * changed canvas (in software here, on the main thread) and composites the layers. So a
- * pan or zoom changes as few canvas pixels as it can: the shapes layer is a canvas twice
- * the viewport that is moved and scaled with a CSS transform (no pixel redrawn), the tile
+ * pan or zoom changes as few canvas pixels as it can: the shapes layer is a canvas up to
+ * twice the viewport that is moved and scaled with a CSS transform (no pixel redrawn), the tile
  * layer paints each screen pixel once from bitmaps decoded off the main thread, and the
  * overlay is neither redrawn nor composited while it has nothing to show. `frameStats` counts what
  * each frame traced and redrew (the benchmark reads it).
@@ -77,11 +77,11 @@ export class Engine implements ToolHost {
   private autoFit = true;
   private notices: ((m: string) => void)[] = [];
   /**
-   * The shapes layer's canvas is twice the viewport (half a viewport of margin each side),
-   * placed with a CSS transform: panning inside the margin and zoom gestures move it
+   * The shapes layer's canvas is `k` (up to 2) viewports wide and high, placed with a CSS
+   * transform: panning inside the margin and zoom gestures move it
    * without redrawing a pixel. `x0, y0`: image point at its top-left; `scale` it was drawn at.
    */
-  private cache: { scale: number; x0: number; y0: number; version: number } | null = null;
+  private cache: { scale: number; x0: number; y0: number; k: number; version: number } | null = null;
   private placed = "";
   private contentVersion = 0;
   /** The items the shapes layer was last traced from (id -> object), to tell what changed. */
@@ -439,8 +439,8 @@ export class Engine implements ToolHost {
       c.scale === v.scale &&
       vis.x0 >= c.x0 &&
       vis.y0 >= c.y0 &&
-      vis.x1 <= c.x0 + (2 * v.width) / v.scale &&
-      vis.y1 <= c.y0 + (2 * v.height) / v.scale;
+      vis.x1 <= c.x0 + (c.k * v.width) / v.scale &&
+      vis.y1 <= c.y0 + (c.k * v.height) / v.scale;
     this.placeCache(covers ? c : this.renderCache());
   }
 
@@ -449,7 +449,16 @@ export class Engine implements ToolHost {
     return this.canvases.image.width / Math.max(1, this.view.width);
   }
 
-  /** The shapes canvas at `k` times the viewport (2: the cache, 1: no cache). */
+  /**
+   * How many viewports wide the shapes canvas is: 2 (half a viewport of margin each side),
+   * less where that would pass ~24 million device pixels (a large HiDPI screen), at least 1.25.
+   */
+  private cacheFactor(): number {
+    const px = this.view.width * this.view.height * this.dpr * this.dpr;
+    return Math.max(1.25, Math.min(2, Math.sqrt(24e6 / Math.max(1, px))));
+  }
+
+  /** The shapes canvas at `k` times the viewport (the cache; 1: no cache). */
   private sizeShapes(k: number): void {
     const c = this.canvases.shapes;
     const w = Math.round(this.view.width * k * this.dpr);
@@ -478,13 +487,14 @@ export class Engine implements ToolHost {
   /** Trace the shapes around the view (half a viewport of margin each side) into the layer. */
   private renderCache(): NonNullable<Engine["cache"]> {
     const v = this.view;
-    const w = v.width * 2;
-    const h = v.height * 2;
-    this.sizeShapes(2);
+    const k = this.cacheFactor();
+    const w = v.width * k;
+    const h = v.height * k;
+    this.sizeShapes(k);
     const ctx = this.canvases.shapes.getContext("2d")!;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
-    const [x0, y0] = v.toImage(-v.width / 2, -v.height / 2);
+    const [x0, y0] = v.toImage((-v.width * (k - 1)) / 2, (-v.height * (k - 1)) / 2);
     const cv = new View();
     cv.scale = v.scale;
     cv.tx = -x0 * v.scale;
@@ -492,7 +502,7 @@ export class Engine implements ToolHost {
     cv.width = w;
     cv.height = h;
     this.traceShapes(ctx, cv);
-    this.cache = { scale: v.scale, x0, y0, version: this.contentVersion };
+    this.cache = { scale: v.scale, x0, y0, k, version: this.contentVersion };
     return this.cache;
   }
 
