@@ -214,3 +214,40 @@ def test_the_server_timer_runs_due_destructions(world: World) -> None:
     finally:
         stop()
     assert not _exists(world, world.project_id) and _status(world, rid) == "done"
+
+
+def test_a_closed_project_is_read_only_until_reopened(world: World) -> None:
+    import uuid
+
+    from tests.world import png_bytes
+
+    def save(base: int) -> Any:
+        return world.client("annotator").put(
+            f"/api/tasks/{world.task_id}/annotations",
+            json={"base_revision": base, "annotations": []},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+
+    def upload() -> Any:
+        return world.client("program_manager").post(
+            f"/api/projects/{world.project_id}/assets",
+            files={"file": ("c.png", png_bytes(seed=3), "image/png")},
+        )
+
+    assert _close(world, retention_days=30).status_code == 200
+    r = save(0)
+    assert r.status_code == 409 and "is closed" in r.json()["message"], r.text
+    assert upload().status_code == 409
+    pm = world.client("program_manager")
+    assert pm.get(f"/api/projects/{world.project_id}/assets").status_code == 200
+    content = f"/api/projects/{world.project_id}/assets/{world.asset_id}/content"
+    assert pm.get(content).status_code == 200
+    assert (
+        world.client("annotator")
+        .post(f"/api/projects/{world.project_id}/close", json={})
+        .status_code
+        == 403
+    )  # refusals by role still come first
+    assert pm.post(f"/api/projects/{world.project_id}/reopen").status_code == 200
+    assert save(0).status_code in (200, 201)
+    assert upload().status_code == 201

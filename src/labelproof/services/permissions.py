@@ -127,6 +127,31 @@ MATRIX: dict[Role, frozenset[Action]] = {
 }
 
 
+#: Refused while a project is closed (it waits for its scheduled destruction or a reopening):
+#: whatever adds or changes its data. Reading, export, membership and the custody actions
+#: (destroy, close/reopen) stay open.
+FROZEN_WHEN_CLOSED = frozenset(
+    {
+        Action.SCHEMA_WRITE,
+        Action.ASSET_UPLOAD,
+        Action.TASK_CREATE,
+        Action.ANNOTATION_WRITE,
+        Action.DATASET_IMPORT,
+        Action.POLICY_WRITE,
+        Action.SOP_WRITE,
+        Action.BATCH_MANAGE,
+        Action.GOLD_MANAGE,
+        Action.QUEUE_WORK,
+        Action.REVIEW,
+        Action.AUDIT_SAMPLE,
+        Action.QUALIFY,
+        Action.ESCALATE,
+        Action.ESCALATION_ANSWER,
+        Action.DEID_POLICY_WRITE,
+    }
+)
+
+
 def parse_role(value: str) -> Role:
     try:
         return Role(value)
@@ -205,6 +230,13 @@ def authorize(db: Session, actor: Actor, project_id: int, action: Action) -> Pro
                 classification=project.classification,
                 missing=missing,
             )
+    if project.closed_at is not None and action in FROZEN_WHEN_CLOSED:
+        from labelproof.errors import Conflict
+
+        raise Conflict(
+            f"project {project_id} is closed: {action.value} is refused until it is reopened",
+            field="project",
+        )
     return project
 
 
