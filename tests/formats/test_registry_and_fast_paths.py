@@ -350,3 +350,20 @@ def test_word_formatting_matches_python(values: list[float], decimals: int) -> N
     right = nf.fixed(v, decimals)
     assert [bytes(r).lstrip(b"\0").decode() for r in right] == want
     assert right.shape[1] == max(map(len, want))
+
+
+def test_coco_detected_when_the_images_array_fills_the_head(tmp_path: Path) -> None:
+    """A big COCO file lists its images first (COCO's own instances_train2017.json):
+    "annotations" and "categories" lie beyond the head that detection reads."""
+    from labelproof.formats import detect_format
+
+    images = [
+        {"id": i, "file_name": f"{i:012d}.jpg", "width": 640, "height": 480} for i in range(1, 3001)
+    ]
+    doc = {"info": {}, "licenses": [], "images": images, "annotations": [], "categories": []}
+    (tmp_path / "annotations").mkdir()
+    f = tmp_path / "annotations" / "instances_train.json"
+    f.write_bytes(orjson.dumps(doc))
+    assert f.read_bytes().find(b'"annotations"') > 1 << 16
+    assert detect_format(tmp_path)[0] == ("coco", 0.95)
+    assert detect_format(f)[0] == ("coco", 0.95)

@@ -37,7 +37,12 @@ def _json_files(path: Path) -> list[Path]:
 
 
 def _looks_coco(head: bytes) -> bool:
-    return b'"images"' in head and (b'"annotations"' in head or b'"categories"' in head)
+    """The head names ``images`` and ``annotations`` or ``categories``, or image records
+    (``file_name``): a big file's ``images`` array can fill the whole head, as in
+    ``instances_train2017.json``, whose other keys come after it."""
+    return b'"images"' in head and (
+        b'"annotations"' in head or b'"categories"' in head or b'"file_name"' in head
+    )
 
 
 def detect(path: Path) -> float:
