@@ -36,6 +36,7 @@ export class TileLayer implements ImageLayer {
   private cache = new Map<string, TileEntry>();
   private loading = 0;
   private readonly capacity = 600;
+  private queue: (() => void)[] = [];
   /** Called when a tile arrives (the engine redraws the image layer). */
   onTile: () => void = () => {};
   /** drawImage calls of the last draw (read by the benchmark). */
@@ -76,24 +77,7 @@ export class TileLayer implements ImageLayer {
     };
     const url = this.spec.url(level, col, row);
     if (canBitmap) {
-      fetch(url, { credentials: "same-origin" })
-        .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`${r.status}`))))
-        .then((b) => createImageBitmap(b))
-        .then((bmp) => {
-          if (this.cache.get(key) !== e) {
-            bmp.close(); // evicted while loading
-          } else {
-            e.bitmap = bmp;
-            e.width = bmp.width;
-            e.height = bmp.height;
-          }
-        })
-        .catch((err: unknown) => {
-          // a network error (TypeError) is retried; an HTTP error or a bad image is not
-          if (err instanceof TypeError) this.failed(key, e);
-          else e.failed = true;
-        })
-        .finally(done);
+      this.later(() => this.fetchTile(url, key, e, done));
     } else {
       const img = new Image();
       img.onload = () => {
@@ -116,6 +100,47 @@ export class TileLayer implements ImageLayer {
       this.cache.delete(oldest);
     }
     return e;
+  }
+
+  /**
+   * Requests start after the frame that needs them (a macrotask), not inside it: a frame
+   * that enters a new zoom level needs ~35 tiles, and starting 35 fetches took a few ms of
+   * that frame's time.
+   */
+  private later(fn: () => void): void {
+    this.queue.push(fn);
+    if (this.queue.length === 1) {
+      setTimeout(() => {
+        const q = this.queue;
+        this.queue = [];
+        for (const f of q) f();
+      }, 0);
+    }
+  }
+
+  private fetchTile(url: string, key: string, e: TileEntry, done: () => void): void {
+    if (this.cache.get(key) !== e) {
+      done(); // evicted before its request started
+      return;
+    }
+    fetch(url, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`${r.status}`))))
+      .then((b) => createImageBitmap(b))
+      .then((bmp) => {
+        if (this.cache.get(key) !== e) {
+          bmp.close(); // evicted while loading
+        } else {
+          e.bitmap = bmp;
+          e.width = bmp.width;
+          e.height = bmp.height;
+        }
+      })
+      .catch((err: unknown) => {
+        // a network error (TypeError) is retried; an HTTP error or a bad image is not
+        if (err instanceof TypeError) this.failed(key, e);
+        else e.failed = true;
+      })
+      .finally(done);
   }
 
   /** A tile whose request failed on the network is forgotten after a pause, so the next
