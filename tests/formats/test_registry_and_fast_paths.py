@@ -367,3 +367,87 @@ def test_coco_detected_when_the_images_array_fills_the_head(tmp_path: Path) -> N
     assert f.read_bytes().find(b'"annotations"') > 1 << 16
     assert detect_format(tmp_path)[0] == ("coco", 0.95)
     assert detect_format(f)[0] == ("coco", 0.95)
+
+
+def _read_in_small_chunks(
+    p: Path, monkeypatch: pytest.MonkeyPatch, chunk: int = 4096, batch: int = 100
+) -> tuple[Dataset, LossReport]:
+    from labelproof.formats import _coco_read
+
+    monkeypatch.setattr(_coco_read, "CHUNKED_ABOVE", 0)
+    monkeypatch.setattr(_coco_read, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(_coco_read, "BOXES_PER_BATCH", batch)
+    return get_codec("coco").read(p)
+
+
+@pytest.mark.parametrize(
+    "key,value,message",
+    [
+        ("category_id", 99, "annotations[2345].category_id: unknown category 99"),
+        ("image_id", 999, "annotations[2345].image_id: unknown image id 999"),
+        ("image_id", 2.5, "annotations[2345].image_id: must be an integer, got 2.5"),
+        ("id", 7.25, "annotations[2345].id: must be an integer, got 7.25"),
+        ("iscrowd", 0.5, "annotations[2345].iscrowd: must be an integer, got 0.5"),
+        ("bbox", [630.0, 10.0, 20.0, 5.0], "annotations[2345].bbox: [630.0, 10.0, 20.0, 5.0]"),
+        ("bbox", [10.0, 10.0, 0.0, 5.0], "annotations[2345].bbox: w and h must be > 0"),
+    ],
+)
+def test_chunked_read_names_the_bad_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, value: object, message: str
+) -> None:
+    """Fast-path rows are checked in batches of several chunks (and a polygon record sends
+    one chunk through orjson): an error still names the record's index in the file."""
+    from labelproof.errors import InvalidDataset
+
+    doc = _coco_boxes(3000, 5)
+    doc["annotations"][2345][key] = value
+    p = tmp_path / "c.json"
+    p.write_bytes(orjson.dumps(doc))
+    with pytest.raises(InvalidDataset, match=re.escape(message)):
+        _read_in_small_chunks(p, monkeypatch)
+
+
+def test_chunked_read_store_overflow_and_clipping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The columns reserved at the first chunk's density overflow when later records are
+    shorter (the rest goes to separate blocks); a box 0.5 px outside is clipped in place.
+    Both equal the whole parse."""
+    doc = _coco_boxes(3000, 6)
+    anns = doc["annotations"]
+    for a in anns[:300]:  # long first records: a low density estimate
+        a["bbox"] = [round(v, 3) + 0.000123 for v in a["bbox"]]
+        a["area"] = 123456.123456789
+    for a in anns[300:]:
+        a.pop("area")
+    anns[2000]["bbox"] = [-0.5, 10.0, 20.0, 5.0]
+    p = tmp_path / "c.json"
+    p.write_bytes(orjson.dumps(doc))
+    whole, whole_report = get_codec("coco").read(p)
+    chunked, report = _read_in_small_chunks(p, monkeypatch, chunk=2048, batch=50)
+    for field in ("image_id", "label", "ann_id", "crowd"):
+        np.testing.assert_array_equal(getattr(whole.boxes, field), getattr(chunked.boxes, field))
+    np.testing.assert_array_equal(whole.boxes.xywh, chunked.boxes.xywh)
+    assert len(chunked.boxes) == 2999
+    row = int(np.flatnonzero(chunked.boxes.ann_id == anns[2000]["id"])[0])
+    assert chunked.boxes.xywh[row].tolist() == [0.0, 10.0, 19.5, 5.0]
+    assert report.approximated["shape clipped to the image"] == 1
+    assert report.by_label == whole_report.by_label
+
+
+def test_clipping_one_box_leaves_the_others_bit_for_bit(tmp_path: Path) -> None:
+    """Clipping recomputes w and h as (x + w) - x, which is not always w: only the boxes
+    sticking out are recomputed (all of them were, 54.278123 became 54.27812300000002)."""
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 640, "height": 480}],
+        "categories": [{"id": 1, "name": "c"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [219.351123, 0.2, 54.278123, 3]},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [-0.5, 10.0, 20.0, 5.0]},
+        ],
+    }
+    p = tmp_path / "c.json"
+    p.write_bytes(orjson.dumps(doc))
+    ds, report = get_codec("coco").read(p)
+    assert ds.boxes.xywh.tolist() == [[219.351123, 0.2, 54.278123, 3.0], [0.0, 10.0, 19.5, 5.0]]
+    assert report.approximated["shape clipped to the image"] == 1

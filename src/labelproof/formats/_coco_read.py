@@ -443,9 +443,13 @@ class CocoReader:
                     f"annotations[{rows[k]}].bbox",
                     f"{xywh[k].tolist()} lies outside the image {int(iw)}x{int(ih)}",
                 )
-            nx0, ny0 = np.clip(x0, 0, wh[:, 0]), np.clip(y0, 0, wh[:, 1])
-            nx1, ny1 = np.clip(x1, 0, wh[:, 0]), np.clip(y1, 0, wh[:, 1])
-            xywh[...] = np.stack([nx0, ny0, nx1 - nx0, ny1 - ny0], axis=1)
+            # only the boxes sticking out (x + w - x is not always w: the others keep
+            # their values bit for bit)
+            at_out = np.flatnonzero(out)
+            iw, ih = wh[at_out, 0], wh[at_out, 1]
+            nx0, ny0 = np.clip(x0[at_out], 0, iw), np.clip(y0[at_out], 0, ih)
+            nx1, ny1 = np.clip(x1[at_out], 0, iw), np.clip(y1[at_out], 0, ih)
+            xywh[at_out] = np.stack([nx0, ny0, nx1 - nx0, ny1 - ny0], axis=1)
             for k in np.flatnonzero(out)[:5]:
                 self.report.approx("shape clipped to the image", self._where(img[k], ids[k]))
             self.report.approx(
