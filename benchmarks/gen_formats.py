@@ -55,7 +55,7 @@ def generate(n_images: int, n_annotations: int, seed: int, out: Path) -> None:
         for s in range(0, n, step):
             e = min(n, s + step)
             k = e - s
-            parts = [
+            parts: list[nf.Column | bytes] = [
                 b'{"id":',
                 nf.integers(np.arange(s + 1, e + 1)),
                 b',"image_id":',

@@ -77,9 +77,9 @@ def _close(a: Any, b: Any, tol: float) -> bool:
             and all(_close(x, y, tol) for x, y in zip(a, b, strict=True))
         )
     if isinstance(a, str):
-        return a == b
+        return bool(a == b)
     if isinstance(a, int) and isinstance(b, int):
-        return a == b
+        return bool(a == b)
     return abs(float(a) - float(b)) <= tol + 1e-9
 
 
