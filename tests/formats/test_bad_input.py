@@ -19,7 +19,7 @@ from labelproof.formats import convert, get_codec
 runner = CliRunner()
 
 
-def _coco(tmp: Path, anns: list[dict], cats=None, name: str = "c.json") -> Path:  # type: ignore[no-untyped-def]
+def _coco(tmp: Path, anns: list[dict], cats=None, name: str = "c.json") -> Path:  # type: ignore[no-untyped-def,type-arg]
     doc = {
         "images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 50}],
         "categories": cats if cats is not None else [{"id": 1, "name": "car"}],

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labelproof.formats import get_codec
+from labelproof.formats import Annotation, get_codec
 
 from .roundtrip import sample_dataset
 
@@ -45,13 +45,14 @@ def test_pycocotools_reads_our_coco(tmp_path: Path) -> None:
     assert gt.loadCats(5)[0]["skeleton"] == [[1, 2], [1, 3]]
 
 
-def get_type_mask(a, w, h):  # type: ignore[no-untyped-def]
+def get_type_mask(a: Annotation, w: int, h: int) -> np.ndarray | None:
     from labelproof.annotypes import ImageSize, get_type
     from labelproof.formats._cvat_rle import decode_coco
 
     if a.type not in ("polygon", "mask"):  # boxes carry no segmentation for pycocotools
         return None
     m = get_type(a.type).to_mask(a.geometry, ImageSize(w, h)) if a.type != "mask" else a.geometry
+    assert m is not None
     return decode_coco(m["rle"])
 
 
@@ -67,7 +68,8 @@ def _peer(script: str, *args: str) -> dict:  # type: ignore[type-arg]
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out: dict = json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[type-arg]
+    return out
 
 
 COUNT = """

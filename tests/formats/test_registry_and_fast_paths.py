@@ -120,7 +120,7 @@ def test_fixed_matches_python_formatting(values: list[float], decimals: int) -> 
     assert ends.tolist() == list(np.cumsum([len(w) + 1 for w in want]))
 
 
-def _python_fixed(values: np.ndarray, decimals: int) -> list[str]:  # type: ignore[type-arg]
+def _python_fixed(values: np.ndarray, decimals: int) -> list[str]:
     want = [f"{v:.{decimals}f}" for v in values.tolist()]
     return [w[1:] if w.startswith("-") and float(w) == 0 else w for w in want]
 
