@@ -33,6 +33,8 @@ _HIGH_NIBBLES = _U(0xF0F0F0F0F0F0F0F0)
 _SIX = _U(0x0606060606060606)
 _DOTS = _U(0x2E2E2E2E2E2E2E2E)
 _LOW7 = _U(0x7F7F7F7F7F7F7F7F)
+_SEVENTY_SIXES = _U(0x7676767676767676)
+_HIGH_BITS = _U(0x8080808080808080)
 _ALL = (1 << 64) - 1
 _TOP = np.array([0] + [((1 << (8 * n)) - 1) << (64 - 8 * n) for n in range(1, 9)], _U)
 """_TOP[n]: the n highest bytes of a word (a token's last n bytes)."""
@@ -89,7 +91,11 @@ def _digits_ok(words: NDArray[np.uint64]) -> NDArray[np.bool_]:
 def _eight_digits(words: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """Integer value of eight ASCII digits per word, the first (most significant) in the
     lowest byte."""
-    v = words - _ZEROS
+    return _digit_value(words - _ZEROS)
+
+
+def _digit_value(v: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """Integer value of eight digit values (0..9, one per byte, the first lowest)."""
     v = (v * _U(10)) + (v >> _U(8))
     lo = (v & _U(0x000000FF000000FF)) * _U(100 + (1000000 << 32))
     hi = ((v >> _U(16)) & _U(0x000000FF000000FF)) * _U(1 + (10000 << 32))
@@ -123,14 +129,14 @@ def _short(
     squeezed = ((w & (low >> shift)) << shift) | (w & above)  # the dot squeezed out
     y = cast("NDArray[np.uint64]", squeezed)
     nd = n + none - _U(1)
-    top = _U(_ALL) << ((_U(8) - nd) << _U(3))
-    y &= top
-    y |= _ZEROS & ~top
+    v = y ^ _ZEROS  # ASCII digits become their values; the bytes under the token 0
+    v &= _U(_ALL) << ((_U(8) - nd) << _U(3))
     frac = np.bitwise_count(above) >> np.uint8(3)
-    ok = _digits_ok(y)
+    # every byte <= 9: adding 0x76 sets no high bit (a byte >= 0x80 has one already)
+    ok = ((v | (v + _SEVENTY_SIXES)) & _HIGH_BITS) == _U(0)
     ok &= nd > frac
     ok &= (marks >> _U(63)) == _U(0)
-    return _eight_digits(y), frac.astype(np.int64), ok
+    return _digit_value(v), frac.astype(np.int64), ok
 
 
 def _long(
