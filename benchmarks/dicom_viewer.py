@@ -9,7 +9,9 @@ files and two generated CTs, and for each asset (median over ``--runs`` page loa
 - window change: rendering the frame through a new window into the layer's canvas (ms,
   median over 20 preset changes; "no table": the same with the per-pixel ramp instead of
   the lookup table, interleaved in the same page) and the engine's image-layer draw after it;
-- frame step: decoding a frame not seen yet (ms, median), multi-frame assets only.
+- frames (multi-frame assets): "jump", to the last frame (not decoded yet) until drawn;
+  "step", one frame back every 50 ms until drawn (median of 10; the next frame in the
+  direction of travel is decoded ahead).
 Also: the bundle sizes (main chunk, the lazily loaded cornerstone chunk, its worker and WASM
 codecs) and whether this chromium offers WebGL (cornerstone's StackViewport renders with it).
 
@@ -136,12 +138,21 @@ WINDOW_JS = """() => {
 FRAMES_JS = """async () => {
   const d = window.__labelproof.dicom;
   if (d.frames < 2) return null;
-  const t = [];
-  for (let k = 1; k < Math.min(d.frames, 12); k++) {
+  const shown = async (k) => {
+    const t0 = performance.now();
     await d.setFrame(k);
-    t.push(d.decodeMs);
+    await new Promise((r) => requestAnimationFrame(() => r(null)));
+    return performance.now() - t0;
+  };
+  // A jump to a frame nobody decoded yet, then steps back one frame every 50 ms (a wheel
+  // turning): each step finds its frame decoded ahead or still decoding.
+  const cold = await shown(d.frames - 1);
+  const steps = [];
+  for (let k = d.frames - 2; k >= Math.max(0, d.frames - 12); k--) {
+    await new Promise((r) => setTimeout(r, 50));
+    steps.push(await shown(k));
   }
-  return t.sort((x, y) => x - y)[t.length >> 1];
+  return [cold, steps.sort((x, y) => x - y)[steps.length >> 1]];
 }"""
 
 
@@ -199,6 +210,7 @@ def main() -> None:
                 )
                 for run in range(args.runs):
                     for i, (name, task) in enumerate(tasks.items()):
+                        print(f"run {run + 1}: {name}", file=sys.stderr, flush=True)
                         ctx = browser.new_context(viewport={"width": 1400, "height": 850})
                         page = ctx.new_page()
                         page.goto(f"{url}/")
@@ -216,11 +228,12 @@ def main() -> None:
                             continue
                         render, draw, direct = page.evaluate(WINDOW_JS)
                         r.setdefault("direct", []).append(direct)
-                        step = page.evaluate(FRAMES_JS)
+                        frames = page.evaluate(FRAMES_JS)
                         r.setdefault("render", []).append(render)
                         r.setdefault("draw", []).append(draw)
-                        if step is not None:
-                            r.setdefault("step", []).append(step)
+                        if frames is not None:
+                            r.setdefault("jump", []).append(frames[0])
+                            r.setdefault("step", []).append(frames[1])
                         if run == 0 and i == 1:
                             gl = page.evaluate(
                                 "() => ['webgl2', 'webgl'].map((k) =>"
@@ -237,9 +250,10 @@ def main() -> None:
         return f"{statistics.median(r[k]):8.1f}" if k in r else "       -"
 
     print(f"\nmedian of {args.runs} page loads, ms")
-    print(f"{'asset':52} {'open':>8} {'window':>8} {'no table':>8} {'draw':>8} {'frame':>8}")
+    head = ("open", "window", "no table", "draw", "jump", "step")
+    print(f"{'asset':52} " + " ".join(f"{h:>8}" for h in head))
     for name, r in rows.items():
-        cols = [med(r, k) for k in ("open", "render", "direct", "draw", "step")]
+        cols = [med(r, k) for k in ("open", "render", "direct", "draw", "jump", "step")]
         print(f"{name:52} {' '.join(cols)}")
     print("\nbuilt app (src/labelproof/web/dist/assets), bytes:")
     for k, v in sizes().items():

@@ -27,6 +27,7 @@ export class DicomStack implements ImageLayer {
   private readonly canvas: HTMLCanvasElement;
   private readonly image: ImageData;
   private decoded = new Map<number, DecodedFrame>();
+  private inflight = new Map<number, Promise<DecodedFrame>>();
   private current: DecodedFrame;
   private listeners = new Set<() => void>();
   private want = 0;
@@ -113,36 +114,75 @@ export class DicomStack implements ImageLayer {
     }
   }
 
-  /** Show frame k (0-based) once it is decoded; later calls win over earlier ones. */
+  /** Frame k's pixels: decoded already, being decoded (shared), or decoded now. */
+  private frameData(k: number): Promise<DecodedFrame> {
+    const have = this.decoded.get(k);
+    if (have) return Promise.resolve(have);
+    let p = this.inflight.get(k);
+    if (!p) {
+      const t0 = performance.now();
+      p = this.file.decode(k).then((f) => {
+        this.decodeMs = performance.now() - t0;
+        this.decoded.set(k, f);
+        if (this.decoded.size > 64) {
+          for (const key of this.decoded.keys()) {
+            if (key !== this.frame) {
+              this.decoded.delete(key); // the oldest but the one shown
+              break;
+            }
+          }
+        }
+        return f;
+      });
+      this.inflight.set(k, p);
+      p.then(
+        () => this.inflight.delete(k),
+        () => this.inflight.delete(k),
+      );
+    }
+    return p;
+  }
+
+  /**
+   * Show frame k (0-based) once it is decoded; a later call wins over an earlier one still
+   * decoding. The next frame in the direction of travel is then decoded ahead.
+   */
   async setFrame(k: number): Promise<void> {
     k = Math.max(0, Math.min(this.frames - 1, Math.round(k)));
+    const from = this.frame;
     this.want = k;
-    if (k === this.frame && this.pending === null) return;
+    if (k === this.frame) {
+      if (this.pending !== null) {
+        this.pending = null;
+        this.changed();
+      }
+      return;
+    }
     let f = this.decoded.get(k);
     if (!f) {
       this.pending = k;
       this.changed();
-      const t0 = performance.now();
       try {
-        f = await this.file.decode(k);
+        f = await this.frameData(k);
       } catch (err) {
-        this.error = `frame ${k + 1}: ${err instanceof Error ? err.message : String(err)}`;
-        this.pending = null;
-        this.changed();
+        if (this.want === k) {
+          this.error = `frame ${k + 1}: ${err instanceof Error ? err.message : String(err)}`;
+          this.pending = null;
+          this.changed();
+        }
         return;
       }
-      this.decodeMs = performance.now() - t0;
-      this.decoded.set(k, f);
-      if (this.decoded.size > 64) this.decoded.delete(this.decoded.keys().next().value as number);
-      if (this.want !== k) return; // a later request is on its way
-      this.pending = null;
+      if (this.want !== k) return; // a later request is on its way or done
     }
+    this.pending = null;
     this.error = null;
     this.frame = k;
     this.current = f;
     this.render();
     this.onRedraw();
     this.changed();
+    const next = k + (k >= from ? 1 : -1);
+    if (next >= 0 && next < this.frames && !this.decoded.has(next)) this.frameData(next).catch(() => {});
   }
 
   /** Write the current frame through the window (or as RGBA) into the offscreen canvas. */
