@@ -7,7 +7,8 @@ each in its own process under ``/usr/bin/time -v`` (wall time and peak RSS):
 * COCO -> YOLO (Ultralytics layout), COCO -> CVAT for images 1.1 XML,
 
 for Datumaro (run with the peer venv ``.peers/datumaro``, see ``scripts/peers-datumaro``)
-and for labelproof, checks every annotation was written, and prints the ratios.
+and for labelproof (the library calls, and the ``labelproof convert`` command a user runs,
+loss report included), checks every annotation was written, and prints the ratios.
 Issue scale: ``--images 50000 --annotations 1000000``.
 
     .venv/bin/python benchmarks/formats.py --images 5000 --annotations 100000
@@ -50,6 +51,15 @@ if op != "import":
     rep = get_codec(op).write(ds, Path(out))
     assert rep.annotations == len(ds), (rep.annotations, len(ds))
 print("annotations", len(ds))
+"""
+
+CLI = """
+import sys
+src, op, out = sys.argv[1:4]
+# what a user runs: the console script's entry point, loss report included
+sys.argv = ["labelproof", "convert", src, "--from", "coco", "--to", op, "--out", out]
+from labelproof.cli import main
+main()
 """
 
 FLOOR = """
@@ -179,12 +189,14 @@ def main() -> None:
     peers = [] if args.no_datumaro or not PEER.exists() else [("datumaro", str(PEER), DM)]
     if not peers and not args.no_datumaro:
         print(f"Datumaro peer venv absent ({PEER}): run scripts/peers-datumaro")
-    tools = [*peers, ("labelproof", sys.executable, LP)]
+    tools = [*peers, ("labelproof", sys.executable, LP), ("lp convert", sys.executable, CLI)]
     results: dict[tuple[str, str], tuple[float, float]] = {}
     cpus: dict[tuple[str, str], float] = {}
     for op in args.ops.split(","):
         for name, python, script in tools:
-            out = work / f"out-{name}-{op}"
+            if script is CLI and op == "import":
+                continue  # the command always writes; the library row times the import
+            out = work / f"out-{name.replace(' ', '-')}-{op}"
             shutil.rmtree(out, ignore_errors=True)
             wall, rss, stdout = timed([python, "-c", script, str(src), op, str(out)])
             written = count_yolo(out) if op == "yolo" else count_cvat(out) if op == "cvat" else None
@@ -202,12 +214,16 @@ def main() -> None:
     if peers:
         print("\nratios (Datumaro / labelproof): wall time, CPU time, peak memory")
         for op in args.ops.split(","):
-            d, lp = results[("datumaro", op)], results[("labelproof", op)]
-            cpu = cpus[("datumaro", op)] / max(cpus[("labelproof", op)], 1e-9)
-            print(
-                f"  {op:6} {d[0] / lp[0]:6.1f}x faster (cpu {cpu:5.1f}x)   "
-                f"{d[1] / lp[1]:5.1f}x less memory ({lp[1] / d[1] * 100:.0f}% of Datumaro's peak)"
-            )
+            for name in ("labelproof", "lp convert"):
+                if (name, op) not in results:
+                    continue
+                d, lp = results[("datumaro", op)], results[(name, op)]
+                cpu = cpus[("datumaro", op)] / max(cpus[(name, op)], 1e-9)
+                print(
+                    f"  {op:6} {name:10} {d[0] / lp[0]:6.1f}x faster (cpu {cpu:5.1f}x)   "
+                    f"{d[1] / lp[1]:5.1f}x less memory "
+                    f"({lp[1] / d[1] * 100:.0f}% of Datumaro's peak)"
+                )
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 
