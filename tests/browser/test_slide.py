@@ -13,7 +13,7 @@ import httpx
 from tests.browser.conftest import Server, shot
 from tests.browser.qa_setup import ok
 from tests.browser.workspace import Workspace, sign_in
-from tests.slides.make import colour, write_svs
+from tests.slides.make import colour, write_plain_tiff, write_svs
 
 W, H = 6000, 5000
 TOP = 13  # ceil(log2(6000))
@@ -107,3 +107,37 @@ def test_slide_opens_through_tiles_and_a_box_saves_in_level0_pixels(
     g = items[0]["geometry"]
     for key, want in (("x", 2560), ("y", 1760), ("w", 160), ("h", 140)):
         assert abs(g[key] - want) <= 0.5, (key, g)
+
+
+def test_small_slides_and_plain_tiffs_open_from_tiles(
+    page: Any, server: Server, admin_api: httpx.Client, new_task: Any, tmp_path: Path
+) -> None:
+    """A slide at most 4096 px on a side, and a plain TIFF (no browser decodes TIFF), are
+    shown from the tile pyramid, never fetched whole as /content."""
+    files = {
+        "small.svs": write_svs(tmp_path / "small.svs", 1500, 1100).read_bytes(),
+        "plain.tif": write_plain_tiff(tmp_path / "plain.tif", 640, 480).read_bytes(),
+    }
+    sign_in(page, server)
+    for name, data in files.items():
+        asset = ok(
+            admin_api.post(
+                "/api/projects/1/assets",
+                files={"file": (name, data, "application/octet-stream")},
+            )
+        )
+        assert asset["media_type"] == "image/tiff", asset
+        task_id = new_task(int(asset["id"]))
+        requests: list[str] = []
+        page.on("request", lambda r, seen=requests: seen.append(r.url))
+        Workspace(page).open(task_id)
+        _tiles_complete(page)
+        shot(page, f"tiff-{name}")
+        assert page.evaluate("() => 'maxLevel' in window.__labelproof.engine.image"), name
+        assert not any(f"/assets/{asset['id']}/content" in u for u in requests), name
+        w, h = asset["width"], asset["height"]
+        # block centres, away from the edges where JPEG tiles blur neighbouring colours
+        points = [(f * w // 4 // 64 * 64 + 32, f * h // 4 // 64 * 64 + 32) for f in (1, 2, 3)]
+        for (x, y), rgb in zip(points, _canvas_rgb(page, points), strict=True):
+            want = colour(x, y)
+            assert max(abs(a - b) for a, b in zip(rgb, want, strict=True)) <= 12, (name, rgb, want)

@@ -1,6 +1,7 @@
 /**
  * The picture under the vectors: the whole image for ordinary assets, the server's Deep
- * Zoom pyramid (`tiles.ts`) for assets larger than {@link TILE_THRESHOLD} px on a side.
+ * Zoom pyramid (`tiles.ts`) for assets larger than {@link TILE_THRESHOLD} px on a side,
+ * whole slides and formats a browser cannot decode (TIFF); DICOM through web/src/dicom/.
  * Either way the vector layer works in full-resolution pixel coordinates.
  */
 import { api, call, contentUrl, thumbnailUrl, tileUrl } from "../api/client";
@@ -12,6 +13,17 @@ import { TileLayer } from "./tiles";
 
 /** Assets with a side larger than this (px) open through the tile layer. */
 export const TILE_THRESHOLD = 4096;
+
+/** Media types a browser decodes itself; anything else (TIFF) is shown from its tiles. */
+const BROWSER_TYPES = new Set(["image/png", "image/jpeg", "image/webp", "image/bmp", "image/gif"]);
+
+/** Whether an asset is shown from the server's tile pyramid rather than as one image. */
+export function showsTiled(asset: { width: number; height: number; media_type?: string; media_meta?: unknown }): boolean {
+  const kind = (asset.media_meta as { kind?: unknown } | null | undefined)?.kind;
+  if (kind === "slide") return true; // a whole slide at any size: the file is not an image a browser reads
+  if (asset.media_type !== undefined && !BROWSER_TYPES.has(asset.media_type)) return true;
+  return Math.max(asset.width, asset.height) > TILE_THRESHOLD;
+}
 
 export interface ImageSource {
   layer: ImageLayer;
@@ -44,7 +56,7 @@ export async function openImage(
     asset = { ...asset, media_type: rec.media_type, media_meta: (rec as { media_meta?: unknown }).media_meta };
   }
   if (asset.media_type === DICOM_TYPE) return openDicomAsset(projectId, asset);
-  if (Math.max(asset.width, asset.height) <= TILE_THRESHOLD) {
+  if (!showsTiled(asset)) {
     const img = await decoded(contentUrl(projectId, asset.id));
     const preview = { image: img, width: img.naturalWidth, height: img.naturalHeight };
     return { layer: new PlainImage(img), width: img.naturalWidth, height: img.naturalHeight, preview, tiled: false };
