@@ -167,3 +167,34 @@ def test_a_head_moved_by_another_process_is_read_again(
     with statements(world.rt.engine) as seen:
         _save(world, 3)
     assert "SELECT audit_chain_head" not in seen, seen
+
+
+def test_a_cached_head_the_row_no_longer_has_is_dropped(world: World) -> None:
+    """A head cached ahead of the row (the database restored under a running server) is
+    replaced by the row's after one read, not kept because it is longer."""
+    from dataclasses import replace
+
+    from labelproof.services.custody.chain import HEAD_CACHE, HeadCache
+
+    _save(world, 0)
+    cache: HeadCache = world.rt.sessions.kw["info"][HEAD_CACHE]
+    cached = cache.get()
+    assert cached is not None
+    ahead = cached.frontier()
+    for _ in range(3):  # events the row never got: longer than the next save makes it
+        ahead.append_leaf_hash(bytes(32))
+    cache.offer(
+        replace(
+            cached,
+            size=ahead.size,
+            nodes=tuple(ahead.nodes),
+            last_id=cached.last_id + 3,
+            last_hash=bytes(32),
+        )
+    )
+    for base, reads in ((1, 1), (2, 0)):
+        with statements(world.rt.engine) as seen:
+            _save(world, base)
+        assert seen.count("SELECT audit_chain_head") == reads, seen
+    with world.rt.read() as db:
+        assert verify_stored_log(db, world.rt.custody.signing_key().public_key()).ok

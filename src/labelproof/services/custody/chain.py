@@ -94,10 +94,12 @@ class HeadCache:
         with self._lock:
             return self._head
 
-    def offer(self, head: Head) -> None:
-        """Keep ``head`` (written by a committed transaction) unless a longer one is known."""
+    def offer(self, head: Head, *, read: bool = False) -> None:
+        """Keep ``head`` (written by a committed transaction) unless a longer one is known;
+        ``read``: it was chained on the head row as read, so it replaces whatever is cached
+        (a longer cached head that the row no longer has, e.g. after a restore, goes)."""
         with self._lock:
-            if self._head is None or head.size >= self._head.size:
+            if read or self._head is None or head.size >= self._head.size:
                 self._head = head
 
     def clear(self) -> None:
@@ -216,7 +218,7 @@ def append_events(db: Session, records: Sequence[AuditRecord], custody: Custody 
     if due and custody is not None:
         _store_checkpoint(db, custody, head.frontier(), head.last_hash)
     if cache is not None:
-        db.info[HEAD_WRITTEN] = head
+        db.info[HEAD_WRITTEN] = (head, not moved)
 
 
 def _store_checkpoint(
@@ -321,10 +323,11 @@ def _before_commit(session: Session) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    head = session.info.pop(HEAD_WRITTEN, None)
+    written = session.info.pop(HEAD_WRITTEN, None)
     cache = session.info.get(HEAD_CACHE)
-    if head is not None and cache is not None:
-        cache.offer(head)
+    if written is not None and cache is not None:
+        head, read = written
+        cache.offer(head, read=read)
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
