@@ -395,7 +395,9 @@ def upload_archive(
     """Upload a zip of images: every member is checked first; all are stored or none.
 
     The archive is refused whole when any member is hostile (a ``..`` or absolute path, a
-    link, a zip bomb) or is not a valid image; the error names the member.
+    link, a zip bomb) or is not a valid image; the error names the member. Single-frame
+    DICOM instances of one CT/MR/PET series become one multi-frame asset
+    (:func:`labelproof.services.dicom.combine_series`).
     """
     with rt.read() as db:
         authorize(db, actor, project_id, Action.ASSET_UPLOAD)
@@ -435,11 +437,16 @@ def upload_archive(
                         )
                 except InvalidFile as exc:
                     raise type(exc)(f"member {rel!r}: {exc.message}", field="file") from exc
+        # a DICOM series of single-frame instances becomes one multi-frame stack
+        from labelproof.services.dicom import combine_series
+
+        checked = combine_series(rt, uploads, policy, archive=filename or "upload")
+        uploads.extend([u for u in checked if all(u is not v for v in uploads)])  # discarded below
         stored: list[tuple[Asset, Task | None]] = []
         created_blobs: list[str] = []
         try:
             with rt.write() as db:
-                for upload in uploads:
+                for upload in checked:
                     if not rt.blobs.has(project_id, upload.staged.sha256):
                         created_blobs.append(upload.staged.sha256)
                     asset = store_upload(db, rt, actor, project_id=project_id, upload=upload)

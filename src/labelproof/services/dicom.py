@@ -16,6 +16,9 @@ hashed and stored, keyed by a per-project secret derived from the project's data
 stored), so one input UID maps to one output UID within a project and to unrelated UIDs in
 another. The asset keeps the report (paths of what was removed, replaced, remapped, and
 flags such as burned-in annotation), and ``media_meta`` keeps technical facts only.
+
+In an archive upload, the single-frame instances of one CT, MR or PET series become one
+Legacy Converted Enhanced image (:func:`combine_series`), frames along the slice normal.
 """
 
 from __future__ import annotations
@@ -42,9 +45,12 @@ __all__ = [
     "DICOM_MEDIA_TYPE",
     "DICOM_MODES",
     "FULL_DECODE_PIXELS",
+    "STACK_MODALITIES",
     "DicomFacts",
     "check_dicom",
+    "combine_series",
     "inspect_dicom",
+    "merge_deid_reports",
     "project_secret",
     "thumbnail_jpeg",
 ]
@@ -226,9 +232,36 @@ def _decode(ds: Any, name: str, frames: int) -> NDArray[Any]:
             ) from None
 
 
+#: Where an enhanced (multi-frame) image keeps what a single-frame one has at the top level.
+_FUNCTIONAL_GROUP = {
+    "RescaleSlope": "PixelValueTransformationSequence",
+    "RescaleIntercept": "PixelValueTransformationSequence",
+    "WindowCenter": "FrameVOILUTSequence",
+    "WindowWidth": "FrameVOILUTSequence",
+    "PixelSpacing": "PixelMeasuresSequence",
+}
+
+
+def _attr(ds: Any, keyword: str) -> Any:
+    """``keyword`` at the top level, else in the shared functional groups, else in the
+    first frame's (enhanced CT/MR/PET keep rescale, window and spacing there)."""
+    value = ds.get(keyword)
+    if value not in (None, "") or keyword not in _FUNCTIONAL_GROUP:
+        return value
+    for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        try:
+            item = ds.get(groups)[0].get(_FUNCTIONAL_GROUP[keyword])[0]
+        except (TypeError, IndexError, KeyError, AttributeError):
+            continue
+        found = item.get(keyword)
+        if found not in (None, ""):
+            return found
+    return value
+
+
 def _modality(ds: Any, arr: NDArray[Any]) -> NDArray[np.float64]:
-    slope = _first(ds.get("RescaleSlope")) or 1.0
-    intercept = _first(ds.get("RescaleIntercept")) or 0.0
+    slope = _first(_attr(ds, "RescaleSlope")) or 1.0
+    intercept = _first(_attr(ds, "RescaleIntercept")) or 0.0
     return arr.astype(np.float64) * slope + intercept
 
 
@@ -236,7 +269,7 @@ def _window(ds: Any, frame: NDArray[Any]) -> dict[str, float] | None:
     """The first WindowCenter/Width, else one spanning the middle frame's values."""
     if int(ds.get("SamplesPerPixel", 1)) != 1:
         return None
-    center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
+    center, width = _first(_attr(ds, "WindowCenter")), _first(_attr(ds, "WindowWidth"))
     if center is not None and width is not None and width >= 1:
         return {"center": center, "width": width}
     values = _modality(ds, frame)
@@ -245,7 +278,7 @@ def _window(ds: Any, frame: NDArray[Any]) -> dict[str, float] | None:
 
 
 def _meta(ds: Any, frames: int, frame: NDArray[Any]) -> dict[str, Any]:
-    spacing = ds.get("PixelSpacing")
+    spacing = _attr(ds, "PixelSpacing")
     pixel_spacing = None
     if spacing is not None and len(spacing) == 2:
         values = [_first([v]) for v in spacing]
@@ -260,8 +293,8 @@ def _meta(ds: Any, frames: int, frame: NDArray[Any]) -> dict[str, Any]:
         "pixel_representation": int(ds.get("PixelRepresentation", 0)),
         "samples_per_pixel": int(ds.get("SamplesPerPixel", 1)),
         "rescale": {
-            "slope": _first(ds.get("RescaleSlope")) or 1.0,
-            "intercept": _first(ds.get("RescaleIntercept")) or 0.0,
+            "slope": _first(_attr(ds, "RescaleSlope")) or 1.0,
+            "intercept": _first(_attr(ds, "RescaleIntercept")) or 0.0,
         },
         "window": _window(ds, frame),
         "pixel_spacing": pixel_spacing,
@@ -394,3 +427,231 @@ def thumbnail_jpeg(data: bytes, size: int, meta: dict[str, Any] | None = None) -
         buf, format="JPEG", quality=80
     )
     return buf.getvalue()
+
+
+# -- a series of single-frame instances becomes one multi-frame stack -------------------
+
+#: Modalities whose single-frame instances are combined, with the legacy SOP class each
+#: must have (CT/MR/PET Image Storage) and the highdicom legacy converter's name.
+STACK_MODALITIES: dict[str, tuple[str, str]] = {
+    "CT": ("1.2.840.10008.5.1.4.1.1.2", "LegacyConvertedEnhancedCTImage"),
+    "MR": ("1.2.840.10008.5.1.4.1.1.4", "LegacyConvertedEnhancedMRImage"),
+    "PT": ("1.2.840.10008.5.1.4.1.1.128", "LegacyConvertedEnhancedPETImage"),
+}
+#: Only uncompressed members are combined (the stack is written uncompressed).
+_NATIVE_SYNTAXES = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
+_STACK_SERIES = "labelproof stack series\x00"
+_STACK_INSTANCE = "labelproof stack instance\x00"
+
+
+def _stack_key(path: Path) -> tuple[Any, ...] | None:
+    """What members of one stack share, or None when this file is no stack member."""
+    import pydicom
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+        except Exception:  # checked already; anything odd simply stays a separate asset
+            return None
+    modality = str(ds.get("Modality", "")).strip()
+    series = str(ds.get("SeriesInstanceUID", "")).strip()
+    syntax = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", ""))
+    if (
+        modality not in STACK_MODALITIES
+        or str(ds.get("SOPClassUID", "")) != STACK_MODALITIES[modality][0]
+        or not series
+        or _frames_of(ds) != 1
+        or syntax not in _NATIVE_SYNTAXES
+    ):
+        return None
+    orientation = ds.get("ImageOrientationPatient")
+    iop = None
+    if orientation is not None and len(orientation) == 6:
+        values = [_first([v]) for v in orientation]
+        if all(v is not None for v in values):
+            iop = tuple(round(float(v), 4) for v in values if v is not None)
+    return (
+        series,
+        modality,
+        int(ds.Rows),
+        int(ds.Columns),
+        str(ds.PhotometricInterpretation).strip(),
+        int(ds.BitsAllocated),
+        int(ds.get("BitsStored", ds.BitsAllocated)),
+        int(ds.get("PixelRepresentation", 0)),
+        int(ds.get("SamplesPerPixel", 1)),
+        iop,
+    )
+
+
+def _stack_order(datasets: list[Any]) -> list[int]:
+    """Indices of ``datasets`` along the stack: ImagePositionPatient projected on the slice
+    normal (row x column direction of ImageOrientationPatient) when every member has both,
+    else InstanceNumber; ties keep the archive's order."""
+
+    def instance(ds: Any) -> float:
+        number = _first(ds.get("InstanceNumber"))
+        return math.inf if number is None else number
+
+    positions: list[float] = []
+    for ds in datasets:
+        iop, ipp = ds.get("ImageOrientationPatient"), ds.get("ImagePositionPatient")
+        if iop is None or ipp is None or len(iop) != 6 or len(ipp) != 3:
+            break
+        o = [_first([v]) for v in iop]
+        p = [_first([v]) for v in ipp]
+        if any(v is None for v in o + p):
+            break
+        normal = np.cross(np.array(o[:3], dtype=float), np.array(o[3:], dtype=float))
+        positions.append(float(np.dot(normal, np.array(p, dtype=float))))
+    if len(positions) == len(datasets):
+        return sorted(range(len(datasets)), key=lambda i: (positions[i], instance(datasets[i]), i))
+    return sorted(range(len(datasets)), key=lambda i: (instance(datasets[i]), i))
+
+
+def merge_deid_reports(reports: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The members' de-identification reports as one: path lists united (first seen order),
+    counts summed, flags and ``burned_in`` OR-ed, ``series_members`` = the member count."""
+    present = [r for r in reports if r is not None]
+    if not present:
+        return None
+    merged: dict[str, Any] = {}
+    for report in present:
+        for key, value in report.items():
+            if isinstance(value, list):
+                kept = merged.setdefault(key, [])
+                kept.extend(v for v in value if v not in kept)
+            elif key == "counts" and isinstance(value, dict):
+                counts = merged.setdefault(key, {})
+                for name, n in value.items():
+                    counts[name] = counts.get(name, 0) + int(n)
+            elif isinstance(value, bool):
+                merged[key] = bool(merged.get(key, False)) or value
+            elif merged.get(key) is None:
+                merged[key] = value
+    merged["series_members"] = len(reports)
+    return merged
+
+
+def combine_series(
+    rt: Runtime, uploads: list[CheckedUpload], policy: Any, *, archive: str
+) -> list[CheckedUpload]:
+    """Checked uploads with each DICOM series of single-frame instances made one stack.
+
+    Members of one series (same SeriesInstanceUID after de-identification, same size,
+    photometric interpretation, bits and orientation; modality CT, MR or PT with its legacy
+    SOP class; uncompressed), at least two of them, become one Legacy Converted Enhanced
+    CT/MR/PET image (highdicom), frames ordered along the stack (:func:`_stack_order`). Its
+    series and instance UIDs are keyed hashes of the project secret and the source series
+    (the instance's also of the members' SOP instance UIDs), so a re-upload gives the same
+    UIDs in this project and unrelated ones in another. The stack is checked like any DICOM
+    upload (:func:`inspect_dicom`: pixel budget, decoding, ``media_meta``), and its report is
+    :func:`merge_deid_reports` of the members'. Everything else is returned unchanged, in
+    the archive's order (a stack where its first member was).
+
+    The members' staging copies stay the caller's to discard; a stack's new staging copy
+    belongs to the returned upload (discarded here on error). A series that cannot be
+    combined refuses the archive (InvalidFile naming the series and its first member).
+    """
+    from labelproof.privacy.dicom import remap_uid
+
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, upload in enumerate(uploads):
+        if upload.info.media_type != DICOM_MEDIA_TYPE or upload.frames != 1:
+            continue
+        key = _stack_key(upload.staged.path)
+        if key is not None:
+            groups.setdefault(key, []).append(i)
+    groups = {k: v for k, v in groups.items() if len(v) >= 2}
+    if not groups:
+        return list(uploads)
+    secret = _secret_for(rt, policy)
+    made: dict[int, CheckedUpload] = {}  # first member's index -> the stack
+    members: set[int] = set()
+    try:
+        for key, indices in groups.items():
+            stack = _make_stack(rt, [uploads[i] for i in indices], key, secret, archive, remap_uid)
+            made[indices[0]] = stack
+            members.update(indices)
+    except BaseException:
+        for stack in made.values():
+            rt.blobs.discard(stack.staged)
+        raise
+    out: list[CheckedUpload] = []
+    for i, upload in enumerate(uploads):
+        if i in made:
+            out.append(made[i])
+        elif i not in members:
+            out.append(upload)
+    return out
+
+
+def _make_stack(
+    rt: Runtime,
+    group: list[CheckedUpload],
+    key: tuple[Any, ...],
+    secret: bytes,
+    archive: str,
+    remap_uid: Any,
+) -> CheckedUpload:
+    import highdicom
+    import pydicom
+
+    from labelproof.services.assets import CheckedUpload
+
+    series, modality = str(key[0]), str(key[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        datasets = [pydicom.dcmread(u.staged.path) for u in group]
+    order = _stack_order(datasets)
+    datasets = [datasets[i] for i in order]
+    group = [group[i] for i in order]
+    first = group[0].info.filename
+    new_series = remap_uid(secret, _STACK_SERIES + series)
+    sops = ",".join(sorted(str(ds.SOPInstanceUID) for ds in datasets))
+    new_sop = remap_uid(secret, _STACK_INSTANCE + series + "\x00" + sops)
+    number = _first(datasets[0].get("SeriesNumber"))
+    converter = getattr(highdicom.legacy, STACK_MODALITIES[modality][1])
+    what = f"{archive}: the DICOM series {series} ({len(group)} instances, first {first})"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stack = converter(
+                datasets,
+                series_instance_uid=new_series,
+                series_number=int(number) if number is not None and number >= 0 else 1,
+                sop_instance_uid=new_sop,
+                instance_number=1,
+                include_dimension_index=False,  # our order: along the slice normal
+            )
+            buf = io.BytesIO()
+            stack.save_as(buf, enforce_file_format=True)
+    except Exception as exc:  # the converter raises many kinds on inconsistent members
+        raise InvalidFile(
+            f"{what} could not be combined into one multi-frame image "
+            f"({type(exc).__name__}: {exc})",
+            field="file",
+        ) from None
+    data = buf.getvalue()
+    name = f"{Path(first).stem}-stack{len(group)}.dcm"
+    staged = rt.blobs.stage(
+        io.BytesIO(data), max_bytes=max(rt.settings.max_upload_bytes, len(data))
+    )
+    try:
+        facts = inspect_dicom(staged.path, filename=name, max_pixels=rt.settings.max_pixels)
+    except InvalidFile as exc:
+        rt.blobs.discard(staged)
+        raise InvalidFile(f"{what}: the combined image: {exc.message}", field="file") from None
+    except FileTooLarge as exc:
+        rt.blobs.discard(staged)
+        raise FileTooLarge(f"{what}: {exc.message}", field="file") from None
+    except BaseException:
+        rt.blobs.discard(staged)
+        raise
+    return CheckedUpload(
+        staged=staged,
+        info=facts.info,
+        frames=facts.frames,
+        deid=merge_deid_reports([u.deid for u in group]),
+    )
