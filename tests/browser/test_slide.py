@@ -131,7 +131,13 @@ def test_small_slides_and_plain_tiffs_open_from_tiles(
         requests: list[str] = []
         page.on("request", lambda r, seen=requests: seen.append(r.url))
         Workspace(page).open(task_id)
-        _tiles_complete(page)
+        # the same document: wait for this asset's engine (the last one may still be there)
+        page.wait_for_function(
+            """([w, h]) => { const l = window.__labelproof, e = l && l.engine;
+            return !!e && e.image.width === w && e.image.height === h
+              && 'maxLevel' in e.image && e.image.complete(e.view); }""",
+            arg=[asset["width"], asset["height"]],
+        )
         shot(page, f"tiff-{name}")
         assert page.evaluate("() => 'maxLevel' in window.__labelproof.engine.image"), name
         assert not any(f"/assets/{asset['id']}/content" in u for u in requests), name
