@@ -477,3 +477,66 @@ def test_demo_dicom_tasks_ct_polygon_and_colour_loop_per_frame(
     assert hit(boxes[15]) == boxes[15]["id"]
     assert page.evaluate(f"() => window.__labelproof.doc.hidden.has('{boxes[0]['id']}')")
     shot(page, "dicom-demo-ultrasound")
+
+
+def test_dicom_series_zip_scrolls_as_one_stack(
+    page: Any, server: Server, admin_api: httpx.Client
+) -> None:
+    """A zip of 5 single-frame CT instances of one series (shuffled, InstanceNumber running
+    against the position) becomes one asset; the viewer scrolls it in position order, with
+    the rescale the converted file keeps in its functional groups."""
+    import random
+    import zipfile
+
+    n = 5
+    base = pydicom.dcmread(bundled("CT_small.dcm"))
+    series = pydicom.uid.generate_uid()
+    members: list[tuple[str, bytes]] = []
+    for k in range(n):
+        ds = pydicom.dcmread(bundled("CT_small.dcm"))
+        ds.SeriesInstanceUID = series
+        ds.SOPInstanceUID = pydicom.uid.generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        x, y, z = (float(v) for v in base.ImagePositionPatient)
+        ds.ImagePositionPatient = [x, y, z + 5.0 * k]
+        ds.InstanceNumber = n - k
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+        ds.WindowCenter, ds.WindowWidth = 400, 2000
+        pixels = np.full((128, 128), BG_HU + 1024, dtype=np.int16)
+        x0, y0, x1, y1 = square_at(k)
+        pixels[y0 : y1 + 1, x0 : x1 + 1] = SQUARE_HU + 1024
+        ds.PixelData = pixels.tobytes()
+        members.append((f"series/slice{k}.dcm", _bytes(ds)))
+    random.Random(3).shuffle(members)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    pid, _tasks, _assets = dicom_project(admin_api, {})
+    stored = ok(
+        admin_api.post(
+            f"/api/projects/{pid}/assets/archive",
+            params={"tasks": "false"},
+            files={"file": ("series.zip", buf.getvalue(), "application/zip")},
+        )
+    )
+    assert len(stored) == 1 and stored[0]["frames"] == n
+    assert stored[0]["media_meta"]["rescale"] == {"slope": 1.0, "intercept": -1024.0}
+    task = ok(admin_api.post(f"/api/projects/{pid}/tasks", json={"asset_ids": [stored[0]["id"]]}))
+    sign_in(page, server)
+    open_dicom(page, int(task[0]["id"]), pid)
+    label = page.get_by_test_id("frame-label")
+    assert label.inner_text() == f"1 / {n}"
+    for k in range(n):
+        if k:
+            page.keyboard.press(".")
+            settle(page)
+        assert label.inner_text() == f"{k + 1} / {n}"
+        x0, y0, x1, y1 = square_at(k)
+        value = f"() => window.__labelproof.dicom.valueAt({x0 + 2}, {y0 + 2})"
+        assert page.evaluate(value) == SQUARE_HU, f"frame {k}"
+        assert canvas_grey(page, (x0 + x1 + 1) / 2, (y0 + y1 + 1) / 2) > 200
+        if k:  # the previous slice's square is not on this one
+            px0, py0, _px1, _py1 = square_at(k - 1)
+            assert page.evaluate(f"() => window.__labelproof.dicom.valueAt({px0}, {py0})") == BG_HU
+    shot(page, "dicom-series-stack")

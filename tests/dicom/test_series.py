@@ -94,6 +94,7 @@ def test_series_becomes_one_stack_in_z_order_deidentified(world: World) -> None:
     assert str(ds.SeriesInstanceUID) == meta["series_uid"]
     assert ds.PatientID == single_patient(world, pid, single["id"])
     assert not any(elem.tag.is_private for elem in ds.iterall())
+    assert not any(elem.tag == 0xFFFCFFFC for elem in ds.iterall())  # padding ends dcmjs
     zs = [
         float(f.PlanePositionSequence[0].ImagePositionPatient[2])
         for f in ds.PerFrameFunctionalGroupsSequence
@@ -170,6 +171,9 @@ def test_frame_annotations_are_bounded_by_the_stack_policy_off(world: World) -> 
     assert r.status_code == 201, r.text
     (asset,) = r.json()
     assert asset["frames"] == N and asset["deid"] is None
+    ds = _read(content(world, world.project_id, asset["id"], who="program_manager"))
+    assert not any(elem.tag == 0xFFFCFFFC for elem in ds.iterall())
+    assert any(elem.tag.is_private for elem in ds.iterall())  # policy off: kept as uploaded
     t = world.client("program_manager").post(
         f"/api/projects/{world.project_id}/tasks", json={"asset_ids": [asset["id"]]}
     )

@@ -442,6 +442,9 @@ STACK_MODALITIES: dict[str, tuple[str, str]] = {
 _NATIVE_SYNTAXES = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
 _STACK_SERIES = "labelproof stack series\x00"
 _STACK_INSTANCE = "labelproof stack instance\x00"
+#: Data Set Trailing Padding (FFFC,FFFC): the converter would copy it into a functional
+#: group item, where dcmjs (the browser viewer's parser) stops reading the file.
+_TRAILING_PADDING = 0xFFFCFFFC
 
 
 def _stack_key(path: Path) -> tuple[Any, ...] | None:
@@ -604,6 +607,9 @@ def _make_stack(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         datasets = [pydicom.dcmread(u.staged.path) for u in group]
+    for ds in datasets:  # copied into a sequence item, it ends the file for some readers
+        if _TRAILING_PADDING in ds:
+            del ds[_TRAILING_PADDING]
     order = _stack_order(datasets)
     datasets = [datasets[i] for i in order]
     group = [group[i] for i in order]
