@@ -141,6 +141,36 @@ def test_mixed_archive_gives_the_stack_and_the_others_separately(world: World) -
     assert lone["deid"]["counts"]["uids_remapped"] >= 3 and "series_members" not in lone["deid"]
 
 
+def test_implicit_and_explicit_members_stack_and_a_bad_series_refuses_the_archive(
+    world: World,
+) -> None:
+    pid = phi_project(world)
+    instances = _series(generate_uid(), n=3)
+    implicit = pydicom.dcmread(io.BytesIO(instances[1][0]))
+    implicit.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    buf = io.BytesIO()
+    implicit.save_as(buf, enforce_file_format=True)
+    assert _read(buf.getvalue()).file_meta.TransferSyntaxUID == pydicom.uid.ImplicitVRLittleEndian
+    members = {"a.dcm": instances[0][0], "b.dcm": buf.getvalue(), "c.dcm": instances[2][0]}
+    r = _archive(world, pid, _zip(members))
+    assert r.status_code == 201, r.text
+    (stack,) = r.json()
+    pixels = _read(content(world, pid, stack["id"])).pixel_array
+    for k, (_data, source) in enumerate(instances):
+        assert np.array_equal(pixels[k], source), f"frame {k}"
+
+    # the same instance twice: the converter refuses, so does the archive, nothing stored
+    before = world.client("orgadmin").get(f"/api/projects/{pid}/assets").json()["total"]
+    members = {"a.dcm": instances[0][0], "copy/a.dcm": instances[0][0], "p.png": png_bytes()}
+    r = _archive(world, pid, _zip(members))
+    assert r.status_code == 400, r.text
+    message = r.json()["message"]
+    assert message.startswith("series.zip: the DICOM series 2.25.") and "2 instances" in message
+    assert "Duplicate SOP Instance UIDs" in message
+    after = world.client("orgadmin").get(f"/api/projects/{pid}/assets").json()["total"]
+    assert after == before
+
+
 def test_a_single_instance_of_a_series_stays_as_it_was(world: World) -> None:
     pid = phi_project(world)
     data, _p = _series(generate_uid(), n=1)[0]

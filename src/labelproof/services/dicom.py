@@ -610,6 +610,8 @@ def _make_stack(
     for ds in datasets:  # copied into a sequence item, it ends the file for some readers
         if _TRAILING_PADDING in ds:
             del ds[_TRAILING_PADDING]
+        # implicit and explicit VR members mix: both are native pixels, the stack is explicit
+        ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
     order = _stack_order(datasets)
     datasets = [datasets[i] for i in order]
     group = [group[i] for i in order]
