@@ -9,6 +9,7 @@ import io
 import random
 import uuid
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -232,3 +233,40 @@ def test_merge_deid_reports_sums_counts_and_ors_flags() -> None:
         "series_members": 2,
     }
     assert merge_deid_reports([None, None]) is None
+
+
+def test_dicom_seg_export_of_a_stack_maps_the_frame(world: World, tmp_path: Path) -> None:
+    """A mask on frame 3 of a stack comes back from the DICOM SEG export on source frame 3."""
+    import highdicom as hd
+
+    from labelproof.formats._cvat_rle import encode_coco
+
+    pid = phi_project(world)
+    members = {f"{k}.dcm": data for k, (data, _p) in enumerate(_series(generate_uid()))}
+    (stack,) = _archive(world, pid, _zip(members), tasks="false").json()
+    t = world.client("orgadmin").post(
+        f"/api/projects/{pid}/tasks", json={"asset_ids": [stack["id"]]}
+    )
+    task = int(t.json()[0]["id"])
+    bits = np.zeros((128, 128), bool)
+    bits[20:60, 30:90] = True
+    item = {"type": "mask", "label": "car", "geometry": {"rle": encode_coco(bits)}, "frame": 3}
+    r = world.client("orgadmin").put(
+        f"/api/tasks/{task}/annotations",
+        json={"base_revision": 0, "annotations": [item]},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+    r = world.client("orgadmin").get(f"/api/projects/{pid}/export", params={"format": "dicomseg"})
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        zf.extractall(tmp_path)
+    (path,) = sorted(tmp_path.rglob("segmentation*.dcm"))
+    seg = hd.seg.segread(path)
+    uid = str(_read(content(world, pid, stack["id"])).SOPInstanceUID)
+    frames = seg.get_pixels_by_source_frame(
+        uid, list(range(1, N + 1)), segment_numbers=[1], assert_missing_frames_are_empty=True
+    )
+    got = frames[..., 0].astype(bool)
+    assert np.array_equal(got[3], bits)
+    assert all(got[k].sum() == 0 for k in range(N) if k != 3)
