@@ -478,6 +478,20 @@ def test_demo_dicom_tasks_ct_polygon_and_colour_loop_per_frame(
     assert page.evaluate(f"() => window.__labelproof.doc.hidden.has('{boxes[0]['id']}')")
     shot(page, "dicom-demo-ultrasound")
 
+    # The object list names the frame of an object drawn elsewhere; its button goes there
+    # and selects it (no eye toggle for it, which would hide it from its own frame).
+    jump = page.get_by_test_id("frame-jump")
+    assert jump.count() == 1 and jump.inner_text().strip() == "frame 1"
+    jump.click()
+    page.wait_for_function(
+        f"() => window.__labelproof.doc.selected === '{boxes[0]['id']}'", timeout=10_000
+    )
+    settle(page)
+    assert page.get_by_test_id("frame-label").inner_text() == "1 / 30"
+    assert hit(boxes[0]) == boxes[0]["id"]
+    assert page.get_by_test_id("frame-jump").inner_text().strip() == "frame 16"
+    shot(page, "dicom-demo-frame-jump")
+
 
 def test_dicom_series_zip_scrolls_as_one_stack(
     page: Any, server: Server, admin_api: httpx.Client

@@ -49,6 +49,7 @@ export function attachDicom(stack: DicomStack, engine: Engine, doc: Doc): () => 
   const mode = modeOf(stack);
   stack.onRedraw = () => engine.request("image");
   if (stack.frames > 1) doc.setFrame(stack.frame);
+  doc.frameRequest = stack.frames > 1 ? (k) => void stack.setFrame(k) : null;
   const off = stack.on(() => {
     if (stack.frames > 1 && doc.frame !== stack.frame) doc.setFrame(stack.frame);
     stage.classList.toggle("wl-drag", mode.on && stack.windowed);
@@ -130,6 +131,7 @@ export function attachDicom(stack: DicomStack, engine: Engine, doc: Doc): () => 
   return () => {
     cancelAnimationFrame(raf);
     off();
+    doc.frameRequest = null;
     stack.onRedraw = () => {};
     stage.removeEventListener("pointerdown", down, true);
     stage.removeEventListener("pointermove", move, true);

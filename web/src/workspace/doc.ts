@@ -34,6 +34,10 @@ export class Doc {
   selection = new Set<string>();
   /** Multi-frame assets: the frame shown (0-based); null when the asset has one frame. */
   frame: number | null = null;
+  /** Set by the frame's owner (the DICOM controls): show frame k. */
+  frameRequest: ((k: number) => void) | null = null;
+  /** An object to select once its frame is shown ({@link showFrameOf}). */
+  private selectOnFrame: string | null = null;
   hidden: Set<string> = new HiddenSet((id) => this.offFrame(id));
   locked = new Set<string>();
   /** Bumped on every content change; the autosaver compares it with what it saved. */
@@ -225,8 +229,24 @@ export class Doc {
     if (this.frame === k) return;
     this.frame = k;
     const keep = [...this.selection].filter((id) => !this.offFrame(id));
-    if (keep.length !== this.selection.size) this.setSelection(keep);
+    const wanted = this.selectOnFrame;
+    if (wanted !== null && this.byId.has(wanted) && !this.offFrame(wanted)) {
+      this.selectOnFrame = null;
+      this.setSelection([wanted]);
+    } else if (keep.length !== this.selection.size) this.setSelection(keep);
     this.emit("flags");
+  }
+
+  /** Go to the frame object `id` is drawn on and select it there (multi-frame assets). */
+  showFrameOf(id: string): void {
+    const a = this.byId.get(id);
+    if (!a || this.frame === null || !this.frameRequest) return;
+    if (!this.offFrame(id)) {
+      this.select(id);
+      return;
+    }
+    this.selectOnFrame = id;
+    this.frameRequest(a.frame ?? 0);
   }
 
   toggleHidden(id: string): void {

@@ -306,15 +306,31 @@ export function Panel({ engine, doc }: { engine: Engine; doc: Doc }) {
             <li
               key={a.id}
               class={`${doc.selection.has(a.id) ? "active" : ""} ${a.source === "model" ? "model" : ""}`}
-              onClick={(e) => (e.shiftKey ? doc.toggleSelect(a.id) : doc.select(a.id))}
+              onClick={(e) =>
+                doc.offFrame(a.id) ? doc.showFrameOf(a.id) : e.shiftKey ? doc.toggleSelect(a.id) : doc.select(a.id)
+              }
               data-testid="object-row"
               data-source={a.source}
+              data-frame={doc.frame === null || a.type === "tag" ? undefined : (a.frame ?? 0) + 1}
             >
               <span class={`swatch ${a.source === "model" ? "dashed" : ""}`} style={{ background: engine.color(a.label), borderColor: engine.color(a.label) }} />
               <span class="obj-label">{a.label}</span>
               <span class="muted small">{a.type.replace("_", " ")}</span>
               {a.source === "model" && <span class="conf small">{confidenceText(a.confidence)}</span>}
               <span class="spacer" />
+              {doc.offFrame(a.id) ? (
+                <button
+                  class="btn small frame-jump"
+                  title={`Drawn on frame ${(a.frame ?? 0) + 1}: show it`}
+                  data-testid="frame-jump"
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    doc.showFrameOf(a.id);
+                  }}
+                >
+                  frame {(a.frame ?? 0) + 1}
+                </button>
+              ) : (
               <button
                 class={`icon ${doc.hidden.has(a.id) ? "off" : ""}`}
                 title={doc.hidden.has(a.id) ? "Show" : "Hide"}
@@ -326,6 +342,7 @@ export function Panel({ engine, doc }: { engine: Engine; doc: Doc }) {
               >
                 <EyeIcon off={doc.hidden.has(a.id)} />
               </button>
+              )}
               <button
                 class={`icon ${doc.locked.has(a.id) ? "on" : ""}`}
                 title={doc.locked.has(a.id) ? "Unlock" : "Lock"}
