@@ -67,7 +67,8 @@ def live_ls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLabelStudi
         pytest.skip(message)
     data = tmp_path_factory.mktemp("label-studio")
     port = _free_port()
-    email, password = "admin@labelproof.test", secrets.token_urlsafe(12)
+    # token_urlsafe may start with '-' (1 in 64), which argparse would read as an option
+    email, password = "admin@labelproof.test", "p" + secrets.token_urlsafe(12)
     token = secrets.token_hex(20)
     env = {
         **os.environ,
@@ -89,8 +90,7 @@ def live_ls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLabelStudi
         str(data / "ls"),
         "--username",
         email,
-        "--password",
-        password,
+        f"--password={password}",  # one token: a password starting with '-' is not an option
         "--enable-legacy-api-token",
     ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=data)
