@@ -17,7 +17,7 @@ import pydicom
 from numpy.typing import NDArray
 from pydicom.uid import generate_uid
 
-from labelproof.services.dicom import merge_deid_reports
+from labelproof.services.dicom_series import merge_deid_reports
 from tests.dicom.helpers import SCAN, content, phi_project, planted, to_bytes, upload
 from tests.world import World, png_bytes
 

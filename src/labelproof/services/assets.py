@@ -397,7 +397,7 @@ def upload_archive(
     The archive is refused whole when any member is hostile (a ``..`` or absolute path, a
     link, a zip bomb) or is not a valid image; the error names the member. Single-frame
     DICOM instances of one CT/MR/PET series become one multi-frame asset
-    (:func:`labelproof.services.dicom.combine_series`).
+    (:func:`labelproof.services.dicom_series.combine_series`).
     """
     with rt.read() as db:
         authorize(db, actor, project_id, Action.ASSET_UPLOAD)
@@ -438,7 +438,7 @@ def upload_archive(
                 except InvalidFile as exc:
                     raise type(exc)(f"member {rel!r}: {exc.message}", field="file") from exc
         # a DICOM series of single-frame instances becomes one multi-frame stack
-        from labelproof.services.dicom import combine_series
+        from labelproof.services.dicom_series import combine_series
 
         checked = combine_series(rt, uploads, policy, archive=filename or "upload")
         uploads.extend([u for u in checked if all(u is not v for v in uploads)])  # discarded below
