@@ -279,6 +279,12 @@ def confirm(
     user.totp_last_step = step
     user.totp_enabled_at = now()
     _audit(db, SecurityAction.TOTP_ENABLED, user, actor.user_id, actor.request_id)
+    codes = _issue_codes(db, user, actor)
+    return TotpEnabled(enabled_at=user.totp_enabled_at, recovery_codes=codes)
+
+
+def _issue_codes(db: Session, user: User, actor: Actor, **details: object) -> list[str]:
+    """A fresh set of recovery codes for ``user``, audited with its size."""
     codes = recovery_codes.issue(db, user.id)
     _audit(
         db,
@@ -287,8 +293,9 @@ def confirm(
         actor.user_id,
         actor.request_id,
         count=len(codes),
+        **details,
     )
-    return TotpEnabled(enabled_at=user.totp_enabled_at, recovery_codes=codes)
+    return codes
 
 
 def regenerate_recovery_codes(
@@ -311,17 +318,7 @@ def regenerate_recovery_codes(
         raise InvalidInput("wrong or already used code", field="code")
     user.totp_last_step = step
     void = recovery_codes.revoke_all(db, user.id)
-    codes = recovery_codes.issue(db, user.id)
-    _audit(
-        db,
-        SecurityAction.RECOVERY_CODES_ISSUED,
-        user,
-        actor.user_id,
-        actor.request_id,
-        count=len(codes),
-        replaced_unused=void,
-    )
-    return codes
+    return _issue_codes(db, user, actor, replaced_unused=void)
 
 
 def recovery_status(db: Session, actor: Actor) -> int:
